@@ -1,0 +1,445 @@
+/*
+ * msfaq.c - the msfaq command: ask, explain, lint, repl.
+ *
+ * Uses only the public header, as any other host would.  Exit status:
+ * 0 success (any reply kind), 1 the KB could not be opened or lint found
+ * problems, 2 bad usage or bad input (empty, not UTF-8, too long).
+ *
+ * In the reading-from-stdin mode every input line gets exactly one output
+ * line, in order, whatever it holds, so a caller can pair outputs with
+ * inputs; a line the library refuses gets a JSON error object (or, for a
+ * person, an "error:" line) in its place.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#include "msfaq.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "usage: msfaq [--kb DIR] COMMAND [OPTIONS] [QUESTION]\n"
+    "\n"
+    "Answers questions about immune therapy for multiple sclerosis from the\n"
+    "article \"Immune Therapy Options for MS Management\".  General\n"
+    "information, not medical advice.\n"
+    "\n"
+    "commands:\n"
+    "  ask [--json] [QUESTION]   answer QUESTION, or each line of stdin\n"
+    "  explain [--json] QUESTION show why: words, corrections, concepts,\n"
+    "                            patterns, top intents and the margin\n"
+    "  lint [DIR]                check a knowledge base (default: the one\n"
+    "                            built in); exit 1 when it is not clean\n"
+    "  repl                      ask interactively (line editing, history)\n"
+    "\n"
+    "options:\n"
+    "  --kb DIR      use the knowledge base in DIR (patterns/, responses/)\n"
+    "                instead of the one built into the library\n"
+    "  --json        one JSON object a line: kind, intent, confidence,\n"
+    "                section, answer, follow_ups\n"
+    "  -h, --help    this help;  -V, --version  the version\n";
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "msfaq: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'msfaq --help'.\n");
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+static void print_kb_error(const msfaq_error *e)
+{
+    if (e->file[0] && e->line > 0)
+        fprintf(stderr, "msfaq: %s:%d:%d: %s\n", e->file, e->line,
+                e->column, e->text);
+    else if (e->file[0])
+        fprintf(stderr, "msfaq: %s: %s\n", e->file, e->text);
+    else
+        fprintf(stderr, "msfaq: %s\n", e->text);
+}
+
+static msfaq_kb *open_kb(const char *dir)
+{
+    msfaq_error err;
+    msfaq_kb *kb = msfaq_kb_open(dir, 0, &err);
+    if (!kb)
+        print_kb_error(&err);
+    return kb;
+}
+
+/* ---------------------------------------------------------- printing */
+
+static void print_human(const msfaq_result *r)
+{
+    int kind = msfaq_result_kind(r);
+    const char *section = msfaq_result_section(r);
+    printf("%s\n", msfaq_result_answer(r));
+    if (section)
+        printf("\nSection: %s\n", section);
+    size_t n = msfaq_result_follow_up_count(r);
+    if (n)
+        printf("\n%s\n", kind == MSFAQ_KIND_CLARIFY ? "Options:"
+                                                    : "You could also ask:");
+    for (size_t i = 0; i < n; i++)
+        printf("  - %s\n", msfaq_result_follow_up(r, i));
+}
+
+static void print_json_error(const msfaq_error *e, long lineno)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "kind", "error",
+                          "error", msfaq_strerror(e->code), "message",
+                          e->text, "line", (json_int_t)lineno, "answer", "");
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    printf("%s\n", s ? s : "{\"kind\":\"error\"}");
+    free(s);
+    json_decref(o);
+}
+
+static void print_explain(const msfaq_result *r)
+{
+    json_error_t je;
+    json_t *x = json_loads(msfaq_result_explain(r), 0, &je);
+    if (!x) {
+        printf("%s\n", msfaq_result_explain(r));
+        return;
+    }
+    printf("normalised:  %s\n",
+           json_string_value(json_object_get(x, "normalized")));
+    size_t i;
+    json_t *v;
+    printf("corrected:  ");
+    json_array_foreach(json_object_get(x, "corrected"), i, v)
+        printf(" %s->%s", json_string_value(json_object_get(v, "from")),
+               json_string_value(json_object_get(v, "to")));
+    printf("%s\nconcepts:   ",
+           json_array_size(json_object_get(x, "corrected")) ? "" : " (none)");
+    json_array_foreach(json_object_get(x, "concepts"), i, v)
+        printf(" %s", json_string_value(v));
+    printf("\npatterns:\n");
+    json_array_foreach(json_object_get(x, "patterns"), i, v)
+        printf("  %-22s %+.2f  /%s/\n",
+               json_string_value(json_object_get(v, "intent")),
+               json_real_value(json_object_get(v, "weight")),
+               json_string_value(json_object_get(v, "regex")));
+    printf("top intents (tier, score, confidence):\n");
+    json_array_foreach(json_object_get(x, "top"), i, v)
+        printf("  %-22s %-9s %3d  %5.2f  %.2f%s\n",
+               json_string_value(json_object_get(v, "intent")),
+               json_string_value(json_object_get(v, "kind")),
+               (int)json_integer_value(json_object_get(v, "priority")),
+               json_real_value(json_object_get(v, "score")),
+               json_real_value(json_object_get(v, "confidence")),
+               json_is_true(json_object_get(v, "candidate"))
+                   ? "" : "  (not a candidate: a required concept is "
+                          "missing or vetoed)");
+    json_t *chosen = json_object_get(x, "chosen");
+    json_t *ru = json_object_get(x, "runner_up");
+    json_t *mg = json_object_get(x, "margin");
+    printf("chosen:      %s", json_is_string(chosen)
+                                  ? json_string_value(chosen)
+                                  : "(none above the threshold)");
+    if (json_is_string(ru))
+        printf("; runner-up %s", json_string_value(ru));
+    if (json_is_real(mg))
+        printf("; margin %.2f (asks back under %.2f)", json_real_value(mg),
+               json_real_value(json_object_get(x, "clarify_margin")));
+    printf("\nthreshold:   confidence %.2f\n",
+           json_real_value(json_object_get(x, "threshold")));
+    if (json_is_true(json_object_get(x, "limit_hit")))
+        printf("note:        a pattern hit its match limit\n");
+    printf("reply:       %s (%s, confidence %.2f)\n\n",
+           msfaq_kind_name(msfaq_result_kind(r)), msfaq_result_intent(r),
+           msfaq_result_confidence(r));
+    json_decref(x);
+    print_human(r);
+}
+
+/* -------------------------------------------------------------- ask */
+
+/* Answers one question and prints the reply.  Returns 0, or the error
+ * code with err filled. */
+static int answer(msfaq_kb *kb, const char *q, bool json, bool why,
+                  msfaq_error *err)
+{
+    msfaq_result *r;
+    int rc = msfaq_ask(kb, q, why ? MSFAQ_ASK_EXPLAIN : 0, &r, err);
+    if (rc < 0)
+        return rc;
+    if (json)
+        printf("%s\n", why ? msfaq_result_explain(r) : msfaq_result_json(r));
+    else if (why)
+        print_explain(r);
+    else
+        print_human(r);
+    msfaq_result_free(r);
+    return 0;
+}
+
+/* Reads one line of at most MSFAQ_MAX_QUESTION bytes into buf (which
+ * holds MSFAQ_MAX_QUESTION + 2); the rest of a longer line is skipped and
+ * *too_long set.  A NUL byte sets *has_nul.  Returns false at end of
+ * input with nothing read. */
+static bool read_line(FILE *in, char *buf, bool *too_long, bool *has_nul)
+{
+    size_t n = 0;
+    int c;
+    bool any = false;
+    *too_long = *has_nul = false;
+    while ((c = getc(in)) != EOF) {
+        any = true;
+        if (c == '\n')
+            break;
+        if (c == '\0')
+            *has_nul = true;
+        if (n <= MSFAQ_MAX_QUESTION)
+            buf[n++] = (char)c;
+        else
+            *too_long = true;
+    }
+    if (n > MSFAQ_MAX_QUESTION)
+        *too_long = true;
+    if (n && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    return any;
+}
+
+static int ask_stdin(msfaq_kb *kb, bool json)
+{
+    static char buf[MSFAQ_MAX_QUESTION + 2];
+    bool too_long, has_nul;
+    long lineno = 0;
+    while (read_line(stdin, buf, &too_long, &has_nul)) {
+        msfaq_error err = {0};
+        lineno++;
+        int rc = 0;
+        if (too_long) {
+            err.code = rc = MSFAQ_ETOOLONG;
+            snprintf(err.text, sizeof err.text,
+                     "line is longer than %d bytes", MSFAQ_MAX_QUESTION);
+        } else if (has_nul) {
+            err.code = rc = MSFAQ_EUTF8;
+            snprintf(err.text, sizeof err.text, "line holds a NUL byte");
+        } else {
+            rc = answer(kb, buf, json, false, &err);
+        }
+        if (rc < 0) {
+            if (json)
+                print_json_error(&err, lineno);
+            else
+                printf("error: line %ld: %s\n", lineno, err.text);
+        } else if (!json) {
+            printf("\n");
+        }
+        fflush(stdout);
+    }
+    if (ferror(stdin)) {
+        fprintf(stderr, "msfaq: reading standard input: %s\n",
+                strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* Checks a question given on the command line. */
+static int check_question(const char *q)
+{
+    const char *p = q;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p) {
+        fprintf(stderr, "msfaq: empty question\n");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int cmd_ask(msfaq_kb *kb, int argc, char **argv, bool why)
+{
+    bool json = false;
+    const char *q = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (strcmp(argv[i], "--") == 0 && i + 1 < argc && !q) {
+            q = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("unknown option '%s'", argv[i]);
+        } else if (!q) {
+            q = argv[i];
+        } else {
+            return usage_error("give the question as one argument (quote "
+                               "it): unexpected '%s'", argv[i]);
+        }
+    }
+    if (!q && why)
+        return usage_error("%s needs a QUESTION", "explain");
+    if (!q)
+        return ask_stdin(kb, json);
+    int rc = check_question(q);
+    if (rc)
+        return rc;
+    msfaq_error err;
+    if (answer(kb, q, json, why, &err) < 0) {
+        fprintf(stderr, "msfaq: %s\n", err.text);
+        return err.code == MSFAQ_ENOMEM ? 1 : EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- lint */
+
+static void lint_finding(void *ud, const char *file, const char *where,
+                         const char *text)
+{
+    const char *dir = ud;
+    fprintf(stdout, "%s/%s: %s: %s\n", dir, file, where, text);
+}
+
+static int cmd_lint(const char *kb_dir, int argc, char **argv)
+{
+    const char *dir = kb_dir;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-')
+            return usage_error("unknown option '%s'", argv[i]);
+        if (dir && dir != kb_dir)
+            return usage_error("lint takes one DIR: unexpected '%s'",
+                               argv[i]);
+        dir = argv[i];
+    }
+    msfaq_kb *kb = open_kb(dir);
+    if (!kb)
+        return 1;
+    int n = msfaq_kb_lint(kb, lint_finding, (void *)(dir ? dir : "embedded"));
+    if (n < 0)
+        fprintf(stderr, "msfaq: lint: %s\n", msfaq_strerror(n));
+    else if (n == 0)
+        printf("%s: clean (%zu intents)\n", dir ? dir : "embedded",
+               msfaq_kb_intent_count(kb));
+    else
+        printf("%s: %d finding%s\n", dir ? dir : "embedded", n,
+               n == 1 ? "" : "s");
+    msfaq_kb_close(kb);
+    return n == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------- repl */
+
+static int cmd_repl(msfaq_kb *kb, int argc, char **argv)
+{
+    if (argc)
+        return usage_error("repl takes no arguments: unexpected '%s'",
+                           argv[0]);
+    char hist[1024] = "";
+    const char *home = getenv("HOME");
+    if (home && snprintf(hist, sizeof hist, "%s/.msfaq_history", home) <
+                    (int)sizeof hist)
+        read_history(hist);
+    else
+        hist[0] = '\0';
+    bool tty = isatty(STDIN_FILENO);
+    if (tty)
+        printf("msfaq %s: ask about immune therapy for MS. "
+               "':why QUESTION' explains, ':quit' or Ctrl-D leaves.\n",
+               msfaq_version());
+    char *line;
+    while ((line = readline(tty ? "msfaq> " : "")) != NULL) {
+        char *q = line;
+        while (*q == ' ')
+            q++;
+        if (strcmp(q, ":quit") == 0 || strcmp(q, ":q") == 0) {
+            free(line);
+            break;
+        }
+        if (*q) {
+            add_history(q);
+            bool why = strncmp(q, ":why ", 5) == 0;
+            msfaq_error err;
+            if (answer(kb, why ? q + 5 : q, false, why, &err) < 0)
+                printf("error: %s\n", err.text);
+            printf("\n");
+        }
+        free(line);
+    }
+    if (hist[0])
+        write_history(hist);
+    return 0;
+}
+
+/* ------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    const char *kb_dir = NULL;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+            printf("msfaq %s\n", msfaq_version());
+            return 0;
+        } else if (!strcmp(argv[i], "--kb")) {
+            if (++i >= argc)
+                return usage_error("%s needs a directory", "--kb");
+            kb_dir = argv[i];
+        } else if (!strncmp(argv[i], "--kb=", 5)) {
+            kb_dir = argv[i] + 5;
+        } else {
+            return usage_error("unknown option '%s'", argv[i]);
+        }
+    }
+    if (i >= argc)
+        return usage_error("%s", "no command given (ask, explain, lint, "
+                                 "repl)");
+    const char *cmd = argv[i++];
+    /* --help and --version work after any command too */
+    for (int k = i; k < argc && strcmp(argv[k], "--"); k++) {
+        if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[k], "-V") || !strcmp(argv[k], "--version")) {
+            printf("msfaq %s\n", msfaq_version());
+            return 0;
+        }
+        if (!strcmp(argv[k], "--kb") && k + 1 < argc) {
+            kb_dir = argv[k + 1];
+            memmove(&argv[k], &argv[k + 2], (size_t)(argc - k - 2) *
+                                                sizeof *argv);
+            argc -= 2;
+            k--;
+        }
+    }
+    if (!strcmp(cmd, "lint"))
+        return cmd_lint(kb_dir, argc - i, argv + i);
+    bool is_ask = !strcmp(cmd, "ask"), is_why = !strcmp(cmd, "explain");
+    bool is_repl = !strcmp(cmd, "repl");
+    if (!is_ask && !is_why && !is_repl)
+        return usage_error("unknown command '%s'", cmd);
+    msfaq_kb *kb = open_kb(kb_dir);
+    if (!kb)
+        return 1;
+    int rc = is_repl ? cmd_repl(kb, argc - i, argv + i)
+                     : cmd_ask(kb, argc - i, argv + i, is_why);
+    msfaq_kb_close(kb);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "msfaq: writing output: %s\n", strerror(errno));
+        return 1;
+    }
+    return rc;
+}

@@ -1,0 +1,167 @@
+/*
+ * match.c - concepts present -> a score for every intent -> one choice.
+ *
+ * An intent is a candidate when every one of its "all" groups has a concept
+ * present and none of its "none" concepts is.  Its score is one point per
+ * group, plus the weights of its "any" concepts present, plus the weights of
+ * its own patterns that match.  Scores turn into confidence as
+ * 1 - 2^-score, so one group met is exactly the default threshold of 0.5.
+ *
+ * The choice is by tier first: a candidate of higher priority (safety 20,
+ * out-of-scope 10, answers and small talk 0) always wins, so no article
+ * answer can pre-empt a safety reply.  Within the tier the highest score
+ * wins; when the runner-up cites another section and is within
+ * clarify_margin, we ask back instead of guessing.  Ties in file order
+ * never decide between two sections.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msfaq_private.h"
+
+double msfaqp_confidence(double score)
+{
+    return score <= 0 ? 0.0 : 1.0 - pow(2.0, -score);
+}
+
+static bool same_reply(const msfaqp_intent *a, const msfaqp_intent *b)
+{
+    if (a->kind != b->kind)
+        return false;
+    if (a->resp->section && b->resp->section)
+        return strcmp(a->resp->section, b->resp->section) == 0;
+    return a->resp == b->resp;
+}
+
+int msfaqp_match_run(const msfaq_kb *kb, const msfaqp_text *t,
+                     msfaqp_match *m, msfaq_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->best = m->runner_up = -1;
+    int n_pat = 0;
+    for (int i = 0; i < kb->n_intents; i++)
+        n_pat += kb->intents[i].n_patterns;
+    m->concept_hit = calloc((size_t)kb->n_concepts + 1, 1);
+    m->score = calloc((size_t)kb->n_intents, sizeof *m->score);
+    m->partial = calloc((size_t)kb->n_intents, sizeof *m->partial);
+    m->pattern_hit = calloc((size_t)n_pat + 1, 1);
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    if (!m->concept_hit || !m->score || !m->partial || !m->pattern_hit ||
+        !md) {
+        pcre2_match_data_free(md);
+        msfaqp_match_free(m);
+        msfaqp_error_set(err, MSFAQ_ENOMEM, NULL, -1, -1, -1,
+                         "out of memory");
+        return MSFAQ_ENOMEM;
+    }
+
+    const PCRE2_SPTR s = (PCRE2_SPTR)t->norm;
+    for (int c = 0; c < kb->n_concepts; c++) {
+        int rc = pcre2_match(kb->concepts[c].code, s, t->len, 0, 0, md,
+                             kb->mctx);
+        if (rc >= 0)
+            m->concept_hit[c] = 1;
+        else if (rc != PCRE2_ERROR_NOMATCH)
+            m->limit_hit = true;
+    }
+
+    int pat_at = 0;
+    for (int i = 0; i < kb->n_intents; i++) {
+        const msfaqp_intent *in = &kb->intents[i];
+        double score = 0, partial = 0;
+        bool vetoed = false, missing = false, pattern_matched = false;
+        for (int k = 0; k < in->n_none; k++)
+            if (m->concept_hit[in->none[k]])
+                vetoed = true;
+        for (int g = 0; g < in->n_all; g++) {
+            bool held = false;
+            for (int k = 0; k < in->all[g].count; k++)
+                if (m->concept_hit[in->all[g].concepts[k]])
+                    held = true;
+            if (held)
+                score += 1.0;
+            else
+                missing = true;
+        }
+        for (int k = 0; k < in->n_any; k++)
+            if (m->concept_hit[in->any[k].concept])
+                score += in->any[k].weight;
+        for (int p = 0; p < in->n_patterns; p++, pat_at++) {
+            int rc = pcre2_match(in->patterns[p].code, s, t->len, 0, 0, md,
+                                 kb->mctx);
+            if (rc >= 0) {
+                m->pattern_hit[pat_at] = 1;
+                score += in->patterns[p].weight;
+                if (in->patterns[p].weight > 0)
+                    pattern_matched = true;
+            } else if (rc != PCRE2_ERROR_NOMATCH) {
+                m->limit_hit = true;
+            }
+        }
+        partial = score;
+        if (vetoed || missing || (in->n_all == 0 && !pattern_matched))
+            score = -1;
+        m->score[i] = score;
+        m->partial[i] = vetoed ? 0 : partial;
+    }
+    pcre2_match_data_free(md);
+
+    /* the choice: tier, then score, then file order */
+    for (int i = 0; i < kb->n_intents; i++) {
+        if (msfaqp_confidence(m->score[i]) < kb->threshold)
+            continue;
+        const msfaqp_intent *in = &kb->intents[i];
+        if (m->best < 0 || in->priority > kb->intents[m->best].priority ||
+            (in->priority == kb->intents[m->best].priority &&
+             m->score[i] > m->score[m->best]))
+            m->best = i;
+    }
+    if (m->best >= 0) {
+        const msfaqp_intent *b = &kb->intents[m->best];
+        for (int i = 0; i < kb->n_intents; i++) {
+            const msfaqp_intent *in = &kb->intents[i];
+            if (i == m->best || in->priority != b->priority ||
+                msfaqp_confidence(m->score[i]) < kb->threshold ||
+                same_reply(in, b))
+                continue;
+            if (m->runner_up < 0 || m->score[i] > m->score[m->runner_up])
+                m->runner_up = i;
+        }
+        if (m->runner_up >= 0 &&
+            m->score[m->best] - m->score[m->runner_up] < kb->clarify_margin)
+            m->clarify = true;
+    }
+
+    /* top intents by evidence, for explain and for suggestions */
+    for (int i = 0; i < kb->n_intents; i++) {
+        double v = m->score[i] >= 0 ? m->score[i] : m->partial[i];
+        if (v <= 0)
+            continue;
+        int pos = m->n_top;
+        while (pos > 0) {
+            if (m->top[pos - 1].score >= v)
+                break;
+            pos--;
+        }
+        if (pos >= MSFAQP_MAX_TOP)
+            continue;
+        int last = m->n_top < MSFAQP_MAX_TOP ? m->n_top : MSFAQP_MAX_TOP - 1;
+        memmove(&m->top[pos + 1], &m->top[pos],
+                (size_t)(last - pos) * sizeof m->top[0]);
+        m->top[pos].intent = i;
+        m->top[pos].score = v;
+        if (m->n_top < MSFAQP_MAX_TOP)
+            m->n_top++;
+    }
+    return 0;
+}
+
+void msfaqp_match_free(msfaqp_match *m)
+{
+    free(m->concept_hit);
+    free(m->score);
+    free(m->partial);
+    free(m->pattern_hit);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,198 @@
+/*
+ * msfaq_private.h - the in-memory knowledge base, shared by the plugin sources only.
+ *
+ * A KB is built once by kb_load.c and never modified afterwards, which is
+ * what makes msfaq_ask() safe to call from many threads: every per-question
+ * buffer (match data, normalised text, scores) lives on the asking thread.
+ */
+#ifndef MSFAQ_PRIVATE_H
+#define MSFAQ_PRIVATE_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "msfaq.h"
+
+#define MSFAQP_HIDDEN __attribute__((visibility("hidden")))
+
+/* Bounds that keep one question's work small and predictable. */
+#define MSFAQP_MAX_TOKENS 512      /* words looked at per question */
+#define MSFAQP_MATCH_LIMIT 100000  /* PCRE2 match limit per pattern run */
+#define MSFAQP_DEPTH_LIMIT 1000    /* PCRE2 depth (backtracking) limit */
+#define MSFAQP_MAX_CONCEPTS 1024
+#define MSFAQP_MAX_TOP 5           /* intents listed in explain/suggest */
+
+/* A named, reusable piece of meaning: CAR-T, "side effects", "my doctor".
+ * All of its terms and patterns are compiled into one regex. */
+typedef struct msfaqp_concept {
+    char *name;
+    char *source;        /* the combined regex, for explain and lint */
+    pcre2_code *code;
+} msfaqp_concept;
+
+/* A weighted regex over the normalised question, owned by an intent. */
+typedef struct msfaqp_pattern {
+    char *source;        /* as written, before {concept} expansion */
+    pcre2_code *code;
+    double weight;
+} msfaqp_pattern;
+
+typedef struct msfaqp_group {   /* satisfied when any member concept is */
+    int *concepts;
+    int count;
+} msfaqp_group;
+
+typedef struct msfaqp_weighted {
+    int concept;
+    double weight;
+} msfaqp_weighted;
+
+typedef struct msfaqp_intent {
+    char *id;
+    int kind;            /* enum msfaq_kind (never CLARIFY) */
+    int priority;        /* a matching higher tier always wins */
+    msfaqp_group *all;   /* every group must hold */
+    int n_all;
+    msfaqp_weighted *any;  /* optional concepts that add weight */
+    int n_any;
+    int *none;           /* any of these present: intent is out */
+    int n_none;
+    msfaqp_pattern *patterns;
+    int n_patterns;
+    char **examples;     /* must reach this intent (lint) */
+    int n_examples;
+    char **negatives;    /* must not reach this intent (lint) */
+    int n_negatives;
+    char *response_id;   /* defaults to id */
+    const struct msfaqp_response *resp;   /* resolved by kb_load.c */
+} msfaqp_intent;
+
+/* A reply from responses/answers.json; several intents may share one. */
+typedef struct msfaqp_response {
+    char *id;
+    char *title;         /* short topic name for suggestions */
+    char *text;          /* the reply, without the disclaimer */
+    char *section;       /* exact article heading, or NULL */
+    char **follow_ups;
+    int n_follow_ups;
+} msfaqp_response;
+
+typedef struct msfaqp_rewrite {   /* one word -> replacement words */
+    char *from;
+    char *to;
+} msfaqp_rewrite;
+
+/* Open-addressing string set: the vocabulary typos are corrected to. */
+typedef struct msfaqp_wordset {
+    char **slots;
+    size_t cap;          /* power of two */
+    size_t count;
+    char **words;        /* insertion order, for the corrector's scan */
+    size_t n_words;
+} msfaqp_wordset;
+
+struct msfaq_kb {
+    char *source;        /* "embedded" or the directory */
+    msfaqp_concept *concepts;
+    int n_concepts;
+    msfaqp_intent *intents;
+    int n_intents;
+    msfaqp_response *responses;
+    int n_responses;
+    msfaqp_rewrite *rewrites;
+    int n_rewrites;
+    msfaqp_wordset vocab;        /* every word the KB knows */
+    msfaqp_wordset targets;      /* words a typo may be corrected to */
+    double threshold;    /* minimum confidence for a reply */
+    double clarify_margin;       /* score gap under which we ask back */
+    char *disclaimer;
+    char *fallback_text;
+    char *clarify_text;
+    char **fallback_follow_ups;
+    int n_fallback_follow_ups;
+    char *article;       /* responses/article.txt, NUL-terminated */
+    char **headings;     /* section headings found in the article */
+    int n_headings;
+    pcre2_match_context *mctx;   /* limits; read-only once built */
+};
+
+/* ---- error.c */
+MSFAQP_HIDDEN void msfaqp_error_set(msfaq_error *err, int code,
+                                    const char *file, int line, int column,
+                                    long offset, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* ---- normalize.c: question text -> lowercase ASCII words */
+typedef struct msfaqp_text {
+    char *norm;          /* words joined by single spaces */
+    size_t len;
+    char *raw_words;     /* words before correction, same layout */
+    int n_words;
+    int n_corrected;
+    char *corrections;   /* "from>to" pairs joined by spaces */
+} msfaqp_text;
+
+MSFAQP_HIDDEN int msfaqp_check_utf8(const char *s, size_t len,
+                                    size_t *bad_at);
+MSFAQP_HIDDEN int msfaqp_normalize(const msfaq_kb *kb, const char *q,
+                                   msfaqp_text *out);
+MSFAQP_HIDDEN void msfaqp_text_free(msfaqp_text *t);
+
+/* ---- spell.c */
+MSFAQP_HIDDEN int msfaqp_wordset_add(msfaqp_wordset *s, const char *w,
+                                     size_t len);
+MSFAQP_HIDDEN bool msfaqp_wordset_has(const msfaqp_wordset *s,
+                                      const char *w, size_t len);
+MSFAQP_HIDDEN void msfaqp_wordset_free(msfaqp_wordset *s);
+/* The unique closest target word within the edit budget, or NULL. */
+MSFAQP_HIDDEN const char *msfaqp_correct(const msfaq_kb *kb, const char *w,
+                                         size_t len);
+MSFAQP_HIDDEN int msfaqp_damerau(const char *a, size_t la, const char *b,
+                                 size_t lb, int max);
+
+/* ---- match.c: concepts and intent scores for one normalised question */
+typedef struct msfaqp_score {
+    int intent;
+    double score;
+} msfaqp_score;
+
+typedef struct msfaqp_match {
+    unsigned char *concept_hit;   /* n_concepts flags */
+    double *score;                /* n_intents; < 0: not a candidate */
+    double *partial;              /* n_intents: evidence, even when an
+                                     "all" group is missing (suggestions) */
+    unsigned char *pattern_hit;   /* every intent's patterns, in order */
+    msfaqp_score top[MSFAQP_MAX_TOP];
+    int n_top;
+    int best;                     /* intent index, or -1 */
+    int runner_up;                /* intent index, or -1 */
+    bool clarify;
+    bool limit_hit;
+} msfaqp_match;
+
+MSFAQP_HIDDEN int msfaqp_match_run(const msfaq_kb *kb,
+                                   const msfaqp_text *t, msfaqp_match *m,
+                                   msfaq_error *err);
+MSFAQP_HIDDEN void msfaqp_match_free(msfaqp_match *m);
+MSFAQP_HIDDEN double msfaqp_confidence(double score);
+/* ---- kb_load.c */
+MSFAQP_HIDDEN const char *msfaqp_section_body(const msfaq_kb *kb,
+                                              const char *heading,
+                                              size_t *len);
+
+/* ---- embedded_kb.c (generated at build time) */
+typedef struct msfaqp_embedded_file {
+    const char *name;            /* "patterns/intents.json" */
+    const unsigned char *data;
+    size_t size;
+} msfaqp_embedded_file;
+extern MSFAQP_HIDDEN const msfaqp_embedded_file msfaqp_embedded_kb[];
+extern MSFAQP_HIDDEN const size_t msfaqp_embedded_kb_count;
+
+/* ---- util */
+MSFAQP_HIDDEN char *msfaqp_strdup(const char *s);
+MSFAQP_HIDDEN char *msfaqp_strndup(const char *s, size_t n);
+
+#endif /* MSFAQ_PRIVATE_H */

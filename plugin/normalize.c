@@ -1,0 +1,280 @@
+/*
+ * normalize.c - turn what people type into the words the patterns read.
+ *
+ * Chat text arrives with mentions (<@U123>, @msfaq:example.org), emoji,
+ * curly quotes, CAR-T / CAR T-cell spellings, contractions and typos.  The
+ * patterns only ever see lowercase ASCII words separated by single spaces,
+ * so a KB author writes "car t cell" once instead of guessing punctuation.
+ *
+ * Steps, in order: UTF-8 check; mentions dropped; letters lowercased and
+ * accents folded; apostrophes joined ("what's" -> "whats"); everything else
+ * a word break; KB rewrites ("whats" -> "what is"); typo correction against
+ * the KB's own vocabulary (spell.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "msfaq_private.h"
+
+/* Returns 0 when s[0..len) is valid UTF-8 (no overlongs, no surrogates),
+ * else -1 with *bad_at set to the offending byte offset. */
+int msfaqp_check_utf8(const char *s, size_t len, size_t *bad_at)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p[i];
+        size_t n;
+        unsigned min, cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1; min = 0x80; cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2; min = 0x800; cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3; min = 0x10000; cp = c & 0x07;
+        } else {
+            goto bad;
+        }
+        if (len - i <= n)
+            goto bad;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                goto bad;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            goto bad;
+        i += n + 1;
+    }
+    return 0;
+bad:
+    if (bad_at)
+        *bad_at = i;
+    return -1;
+}
+
+/* Latin-1 supplement letters (U+00C0..U+00FF) folded to ASCII; '\0' means
+ * "not a letter", e.g. the multiplication sign. */
+static const char latin1_fold[64] =
+    "aaaaaaaceeeeiiii" "dnooooo\0ouuuuyts"
+    "aaaaaaaceeeeiiii" "dnooooo\0ouuuuyty";
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+} buf;
+
+static int buf_put(buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (b->len + n + 1 > cap)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return -1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+/* Append one word, with a separating space when needed. */
+static int put_word(buf *b, const char *w, size_t n)
+{
+    if (b->len && buf_put(b, " ", 1))
+        return -1;
+    return buf_put(b, w, n);
+}
+
+static bool is_mention_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+           c == ':';
+}
+
+/* Pass 1: bytes -> lowercase ASCII words split by single spaces. */
+static int fold(const char *q, buf *out)
+{
+    const unsigned char *p = (const unsigned char *)q;
+    bool in_word = false;
+    for (size_t i = 0; p[i];) {
+        unsigned c = p[i];
+        char ch = 0;
+        size_t adv = 1;
+        bool apostrophe = false;
+        if (c == '<' && (p[i + 1] == '@' || p[i + 1] == '!' ||
+                         p[i + 1] == '#')) {
+            /* Slack <@U123>, <!here>, <#C1|name>: markup, not words */
+            size_t j = i + 2;
+            while (p[j] && p[j] != '>' && p[j] != ' ' && j - i < 128)
+                j++;
+            if (p[j] == '>') {
+                i = j + 1;
+                in_word = false;
+                continue;
+            }
+        }
+        if (c == '@' && !in_word && is_mention_char(p[i + 1])) {
+            size_t j = i + 1;
+            while (is_mention_char(p[j]))
+                j++;
+            /* "@msfaq:" as an address is a mention; keep the text after */
+            i = j;
+            continue;
+        }
+        if (c >= 'A' && c <= 'Z') {
+            ch = (char)(c - 'A' + 'a');
+        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            ch = (char)c;
+        } else if (c == '\'' || c == '`') {
+            apostrophe = true;
+        } else if (c == 0xC3 && p[i + 1] >= 0x80 && p[i + 1] <= 0xBF) {
+            ch = latin1_fold[p[i + 1] - 0x80];
+            adv = 2;
+        } else if (c == 0xE2 && p[i + 1] == 0x80 &&
+                   (p[i + 2] == 0x98 || p[i + 2] == 0x99)) {
+            apostrophe = true;           /* curly quotes */
+            adv = 3;
+        } else if (c >= 0x80) {
+            /* any other code point (emoji, CJK...) is a word break */
+            adv = 1;
+            while ((p[i + adv] & 0xC0) == 0x80)
+                adv++;
+        }
+        if (apostrophe) {
+            /* joined inside a word ("what's" -> "whats"), else a break */
+            i += adv;
+            if (!(in_word && ((p[i] >= 'a' && p[i] <= 'z') ||
+                              (p[i] >= 'A' && p[i] <= 'Z'))))
+                in_word = false;
+            continue;
+        }
+        if (ch) {
+            if (!in_word && out->len && buf_put(out, " ", 1))
+                return -1;
+            if (buf_put(out, &ch, 1))
+                return -1;
+            in_word = true;
+        } else {
+            in_word = false;
+        }
+        i += adv;
+    }
+    return buf_put(out, "", 0);
+}
+
+static const msfaqp_rewrite *find_rewrite(const msfaq_kb *kb, const char *w,
+                                          size_t n)
+{
+    /* rewrites are sorted by kb_load.c: binary search */
+    int lo = 0, hi = kb->n_rewrites - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        const char *f = kb->rewrites[mid].from;
+        int c = strncmp(f, w, n);
+        if (c == 0 && f[n] != '\0')
+            c = 1;
+        if (c == 0)
+            return &kb->rewrites[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+static bool all_letters(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (w[i] < 'a' || w[i] > 'z')
+            return false;
+    return true;
+}
+
+/* A word the KB knows, or the singular/plural of one. */
+static bool known(const msfaq_kb *kb, const char *w, size_t n)
+{
+    if (msfaqp_wordset_has(&kb->vocab, w, n))
+        return true;
+    if (n > 3 && w[n - 1] == 's' && msfaqp_wordset_has(&kb->vocab, w, n - 1))
+        return true;
+    char tmp[64];
+    if (n + 1 < sizeof tmp) {
+        memcpy(tmp, w, n);
+        tmp[n] = 's';
+        if (msfaqp_wordset_has(&kb->vocab, tmp, n + 1))
+            return true;
+    }
+    return false;
+}
+
+int msfaqp_normalize(const msfaq_kb *kb, const char *q, msfaqp_text *t)
+{
+    buf folded = {0}, raw = {0}, norm = {0}, fixes = {0};
+    memset(t, 0, sizeof *t);
+    if (fold(q, &folded))
+        goto nomem;
+
+    /* Pass 2: rewrites, then typo correction, word by word. */
+    const char *s = folded.p;
+    int words = 0;
+    while (*s && words < MSFAQP_MAX_TOKENS) {
+        const char *e = strchr(s, ' ');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        const msfaqp_rewrite *rw = find_rewrite(kb, s, n);
+        if (put_word(&raw, s, n))
+            goto nomem;
+        if (rw) {
+            if (put_word(&norm, rw->to, strlen(rw->to)))
+                goto nomem;
+        } else if (n >= 5 && all_letters(s, n) && !known(kb, s, n)) {
+            const char *fix = msfaqp_correct(kb, s, n);
+            if (fix) {
+                if (put_word(&norm, fix, strlen(fix)) ||
+                    put_word(&fixes, s, n) || buf_put(&fixes, ">", 1) ||
+                    buf_put(&fixes, fix, strlen(fix)))
+                    goto nomem;
+                t->n_corrected++;
+            } else if (put_word(&norm, s, n)) {
+                goto nomem;
+            }
+        } else if (put_word(&norm, s, n)) {
+            goto nomem;
+        }
+        words++;
+        s = e ? e + 1 : s + n;
+    }
+    if (buf_put(&norm, "", 0) || buf_put(&raw, "", 0) ||
+        buf_put(&fixes, "", 0))
+        goto nomem;
+    free(folded.p);
+    t->norm = norm.p;
+    t->len = norm.len;
+    t->raw_words = raw.p;
+    t->corrections = fixes.p;
+    t->n_words = words;
+    return 0;
+nomem:
+    free(folded.p);
+    free(raw.p);
+    free(norm.p);
+    free(fixes.p);
+    return MSFAQ_ENOMEM;
+}
+
+void msfaqp_text_free(msfaqp_text *t)
+{
+    free(t->norm);
+    free(t->raw_words);
+    free(t->corrections);
+    memset(t, 0, sizeof *t);
+}

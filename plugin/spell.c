@@ -1,0 +1,161 @@
+/*
+ * spell.c - the vocabulary and bounded typo correction.
+ *
+ * A misspelt word is corrected only to a word of the KB's own vocabulary
+ * (the terms of its concepts and the article's words), only when it is
+ * five letters or longer, only within one edit (two from nine letters on;
+ * an adjacent swap counts as one edit, Damerau), and only when exactly one
+ * word is that close.  Ties refuse to guess: in a medical setting a silent
+ * wrong correction is worse than none.  Every correction is reported by
+ * msfaq explain.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "msfaq_private.h"
+
+static size_t hash(const char *w, size_t n)
+{
+    size_t h = 2166136261u;                /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)w[i]) * 16777619u;
+    return h;
+}
+
+static int grow(msfaqp_wordset *s)
+{
+    size_t cap = s->cap ? s->cap * 2 : 256;
+    char **slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < s->cap; i++) {
+        char *w = s->slots[i];
+        if (!w)
+            continue;
+        size_t j = hash(w, strlen(w)) & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = w;
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->cap = cap;
+    return 0;
+}
+
+bool msfaqp_wordset_has(const msfaqp_wordset *s, const char *w, size_t n)
+{
+    if (!s->cap)
+        return false;
+    size_t j = hash(w, n) & (s->cap - 1);
+    while (s->slots[j]) {
+        const char *x = s->slots[j];
+        if (strncmp(x, w, n) == 0 && x[n] == '\0')
+            return true;
+        j = (j + 1) & (s->cap - 1);
+    }
+    return false;
+}
+
+/* Adds w[0..n) unless present.  0 on success, -1 when out of memory. */
+int msfaqp_wordset_add(msfaqp_wordset *s, const char *w, size_t n)
+{
+    if (msfaqp_wordset_has(s, w, n))
+        return 0;
+    if ((s->count + 1) * 2 > s->cap && grow(s))
+        return -1;
+    char **words = realloc(s->words, (s->n_words + 1) * sizeof *words);
+    if (!words)
+        return -1;
+    s->words = words;
+    char *copy = msfaqp_strndup(w, n);
+    if (!copy)
+        return -1;
+    size_t j = hash(w, n) & (s->cap - 1);
+    while (s->slots[j])
+        j = (j + 1) & (s->cap - 1);
+    s->slots[j] = copy;
+    s->words[s->n_words++] = copy;
+    s->count++;
+    return 0;
+}
+
+void msfaqp_wordset_free(msfaqp_wordset *s)
+{
+    for (size_t i = 0; i < s->n_words; i++)
+        free(s->words[i]);
+    free(s->words);
+    free(s->slots);
+    memset(s, 0, sizeof *s);
+}
+
+/* Optimal-string-alignment distance, giving up (returning max + 1) as soon
+ * as every cell of a row exceeds max.  Words are at most 63 letters here. */
+int msfaqp_damerau(const char *a, size_t la, const char *b, size_t lb,
+                   int max)
+{
+    enum { W = 64 };
+    if (la >= W || lb >= W)
+        return max + 1;
+    if ((la > lb ? la - lb : lb - la) > (size_t)max)
+        return max + 1;
+    int d[3][W];                 /* rows i-2, i-1, i, rotated */
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    int *prev2 = NULL, *prev = d[0], *cur = d[1];
+    int last_min = 0;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        int row_min = cur[0];
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int v = prev[j - 1] + cost;
+            if (prev[j] + 1 < v)
+                v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (prev2 && i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+                v = prev2[j - 2] + 1;
+            cur[j] = v;
+            if (v < row_min)
+                row_min = v;
+        }
+        /* a swap reaches back two rows, so both must be out of budget */
+        if (row_min > max && last_min > max)
+            return max + 1;
+        last_min = row_min;
+        int *spare = prev2 ? prev2 : d[2];
+        prev2 = prev;
+        prev = cur;
+        cur = spare;
+    }
+    return prev[lb];
+}
+
+const char *msfaqp_correct(const msfaq_kb *kb, const char *w, size_t n)
+{
+    int budget = n >= 9 ? 2 : 1;
+    const char *best = NULL;
+    int best_d = budget + 1;
+    bool tie = false;
+    for (size_t i = 0; i < kb->targets.n_words; i++) {
+        const char *t = kb->targets.words[i];
+        size_t tn = strlen(t);
+        if (tn < 5 || (tn > n ? tn - n : n - tn) > (size_t)budget)
+            continue;
+        /* typos rarely touch the first letter; requiring it keeps the
+         * scan cheap and avoids far-fetched corrections */
+        if (t[0] != w[0] && !(n > 1 && t[0] == w[1] && t[1] == w[0]))
+            continue;
+        int d = msfaqp_damerau(w, n, t, tn, best_d);
+        if (d < best_d) {
+            best_d = d;
+            best = t;
+            tie = false;
+        } else if (d == best_d && best) {
+            tie = true;
+        }
+    }
+    return (best && !tie && best_d <= budget) ? best : NULL;
+}
