@@ -303,7 +303,8 @@ static pcre2_code *compile(loader *ld, const char *regex, const char *where,
 }
 
 /* A concept term is words in normalised form; a word ending in '*' is a
- * prefix ("relaps*"); every other word may take a plural s or es. */
+ * prefix ("relaps*"); every other word of three letters or more may take a
+ * plural s or es (not "i", which would match "is"). */
 static int term_regex(loader *ld, const char *term, const char *where,
                       sbuf *out, msfaqp_wordset *words)
 {
@@ -334,7 +335,7 @@ static int term_regex(loader *ld, const char *term, const char *where,
             e++;
             if (*e && *e != ' ')
                 return shape(ld, where, "a * must end a word");
-        } else {
+        } else if (e - p >= 3) {
             sb_puts(out, "(?:s|es)?");
         }
         first = false;

@@ -236,6 +236,12 @@ int msfaqp_normalize(const msfaq_kb *kb, const char *q, msfaqp_text *t)
         if (rw) {
             if (put_word(&norm, rw->to, strlen(rw->to)))
                 goto nomem;
+        } else if (n > 4 && s[n - 1] == 's' &&
+                   !msfaqp_wordset_has(&kb->vocab, s, n) &&
+                   msfaqp_wordset_has(&kb->vocab, s, n - 1)) {
+            /* an unknown plural of a known word: "sclerosiss" */
+            if (put_word(&norm, s, n - 1))
+                goto nomem;
         } else if (n >= 5 && all_letters(s, n) && !known(kb, s, n)) {
             const char *fix = msfaqp_correct(kb, s, n);
             if (fix) {
