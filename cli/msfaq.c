@@ -39,6 +39,8 @@ static const char usage_text[] =
     "  lint [DIR]                check a knowledge base (default: the one\n"
     "                            built in); exit 1 when it is not clean\n"
     "  repl                      ask interactively (line editing, history)\n"
+    "  post, serve, ...          chat adapters, run as msfaq-post,\n"
+    "                            msfaq-serve, ... ('msfaq post --help')\n"
     "\n"
     "options:\n"
     "  --kb DIR      use the knowledge base in DIR (patterns/, responses/)\n"
@@ -380,6 +382,37 @@ static int cmd_repl(msfaq_kb *kb, int argc, char **argv)
     return 0;
 }
 
+/* ------------------------------------------------------ subcommands */
+
+/* "msfaq post ..." runs msfaq-post from the directory msfaq lives in, or
+ * from PATH, the way git runs git-<command>.  The chat adapters link
+ * libcurl and libmicrohttpd; keeping them in their own programs keeps
+ * those libraries' load time off every "msfaq ask". */
+static int run_external(const char *cmd, char **argv)
+{
+    char name[64], path[4096];
+    for (const char *c = cmd; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || *c == '-'))
+            return usage_error("unknown command '%s'", cmd);
+    snprintf(name, sizeof name, "msfaq-%s", cmd);
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n > 0) {
+        path[n] = '\0';
+        char *slash = strrchr(path, '/');
+        if (slash && (size_t)(slash - path) + strlen(name) + 2 < sizeof path) {
+            strcpy(slash + 1, name);
+            if (access(path, X_OK) == 0) {
+                argv[0] = path;
+                execv(path, argv);
+            }
+        }
+    }
+    argv[0] = name;
+    execvp(name, argv);
+    return usage_error("unknown command '%s' (no %s program found)", cmd,
+                       name);
+}
+
 /* ------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -407,6 +440,25 @@ int main(int argc, char **argv)
         return usage_error("%s", "no command given (ask, explain, lint, "
                                  "repl)");
     const char *cmd = argv[i++];
+    bool core = !strcmp(cmd, "ask") || !strcmp(cmd, "explain") ||
+                !strcmp(cmd, "lint") || !strcmp(cmd, "repl");
+    if (!core) {
+        /* pass the global --kb on to the adapter */
+        char **args = calloc((size_t)(argc - i) + 4, sizeof *args);
+        if (!args)
+            return 1;
+        int k = 0;
+        args[k++] = (char *)cmd;
+        if (kb_dir) {
+            args[k++] = (char *)"--kb";
+            args[k++] = (char *)kb_dir;
+        }
+        for (int j = i; j < argc; j++)
+            args[k++] = argv[j];
+        int rc = run_external(cmd, args);
+        free(args);
+        return rc;
+    }
     /* --help and --version work after any command too */
     for (int k = i; k < argc && strcmp(argv[k], "--"); k++) {
         if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
@@ -427,10 +479,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "lint"))
         return cmd_lint(kb_dir, argc - i, argv + i);
-    bool is_ask = !strcmp(cmd, "ask"), is_why = !strcmp(cmd, "explain");
-    bool is_repl = !strcmp(cmd, "repl");
-    if (!is_ask && !is_why && !is_repl)
-        return usage_error("unknown command '%s'", cmd);
+    bool is_why = !strcmp(cmd, "explain"), is_repl = !strcmp(cmd, "repl");
     msfaq_kb *kb = open_kb(kb_dir);
     if (!kb)
         return 1;

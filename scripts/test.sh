@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone on Debian 12 as root:
+#   installs what is missing (Debian packages, PyPI packages into a cached
+#   virtual environment), then builds and runs ctest three times:
+#     build/        the normal build
+#     build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer
+#     build-tsan/   ThreadSanitizer, for the tests labelled "threads"
+# Usage: scripts/test.sh [--quick]   (--quick: the normal build only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+# --- Debian packages
+mapfile -t pkgs < <(grep -v '^\s*#' scripts/deps-apt.txt | grep -v '^\s*$')
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- PyPI packages, in a virtual environment kept between runs
+venv=$root/.cache/venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+if ! cmp -s tests/requirements.txt "$venv/.requirements" 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check \
+    -r tests/requirements.txt
+  cp tests/requirements.txt "$venv/.requirements"
+fi
+export MSFAQ_TEST_PYTHON=$venv/bin/python
+
+# --- the optional setup hooks of other test areas (servers, npm, ...)
+for hook in tests/setup.d/*.sh; do
+  [ -e "$hook" ] || continue
+  echo "== setup: $hook"
+  bash "$hook"
+done
+
+jobs=$(nproc)
+run() {  # run DIR CMAKE_ARGS... -- CTEST_ARGS...
+  local dir=$1; shift
+  local cargs=() targs=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do cargs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  targs=("$@")
+  echo "== $dir: configure and build"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    "${cargs[@]}" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  echo "== $dir: ctest"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" "${targs[@]}")
+}
+
+run build
+if [ $quick -eq 0 ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run build-asan -DMSFAQ_SANITIZE=address,undefined -- -LE no-asan
+  TSAN_OPTIONS=halt_on_error=1 \
+    run build-tsan -DMSFAQ_SANITIZE=thread -- -L threads
+fi
+echo "== all test runs passed"
