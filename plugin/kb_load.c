@@ -328,7 +328,10 @@ static int term_regex(loader *ld, const char *term, const char *where,
         if (!first)
             sb_puts(out, " ");
         sb_put(out, p, (size_t)(e - p));
-        if (msfaqp_wordset_add(words, p, (size_t)(e - p)))
+        /* whole words join the vocabulary; a prefix ("relaps") is no word
+         * and would tie with the words it starts in the typo corrector */
+        if (msfaqp_wordset_add(*e == '*' ? &ld->kb->stems : words, p,
+                               (size_t)(e - p)))
             return MSFAQ_ENOMEM;
         if (*e == '*') {
             sb_puts(out, "[a-z0-9]*");
@@ -1159,6 +1162,7 @@ void msfaq_kb_close(msfaq_kb *kb)
     free(kb->rewrites);
     msfaqp_wordset_free(&kb->vocab);
     msfaqp_wordset_free(&kb->targets);
+    msfaqp_wordset_free(&kb->stems);
     free(kb->disclaimer);
     free(kb->fallback_text);
     free(kb->clarify_text);

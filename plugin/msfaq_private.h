@@ -105,6 +105,8 @@ struct msfaq_kb {
     int n_rewrites;
     msfaqp_wordset vocab;        /* every word the KB knows */
     msfaqp_wordset targets;      /* words a typo may be corrected to */
+    msfaqp_wordset stems;        /* prefix terms ("relaps"): any word they
+                                    start is known, never "corrected" */
     double threshold;    /* minimum confidence for a reply */
     double clarify_margin;       /* score gap under which we ask back */
     char *disclaimer;

@@ -200,11 +200,15 @@ static bool all_letters(const char *w, size_t n)
     return true;
 }
 
-/* A word the KB knows, or the singular/plural of one. */
+/* A word the KB knows, a word a prefix term starts ("understand" for
+ * "understand*"), or the singular/plural of a known word. */
 static bool known(const msfaq_kb *kb, const char *w, size_t n)
 {
     if (msfaqp_wordset_has(&kb->vocab, w, n))
         return true;
+    for (size_t k = 3; k <= n; k++)
+        if (msfaqp_wordset_has(&kb->stems, w, k))
+            return true;
     if (n > 3 && w[n - 1] == 's' && msfaqp_wordset_has(&kb->vocab, w, n - 1))
         return true;
     char tmp[64];
