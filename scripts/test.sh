@@ -13,18 +13,8 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
 # --- Debian packages
-mapfile -t pkgs < <(grep -v '^\s*#' scripts/deps-apt.txt | grep -v '^\s*$')
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-    missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "== installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. scripts/deps.sh
+install_missing_debs scripts/deps-apt.txt
 
 # --- PyPI packages, in a virtual environment kept between runs
 venv=$root/.cache/venv
