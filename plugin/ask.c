@@ -126,10 +126,10 @@ static json_t *explain(const msfaq_kb *kb, const msfaqp_text *t,
            *top = json_array();
     if (!o || !fixes || !concepts || !pats || !top)
         goto nomem;
-    /* corrections are "from>to" words joined by spaces */
+    /* corrections are "from>to" pairs joined by "|" */
     const char *s = t->corrections ? t->corrections : "";
     while (*s) {
-        const char *e = strchr(s, ' ');
+        const char *e = strchr(s, '|');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         const char *gt = memchr(s, '>', n);
         if (gt &&

@@ -133,7 +133,8 @@ typedef struct msfaqp_text {
     char *raw_words;     /* words before correction, same layout */
     int n_words;
     int n_corrected;
-    char *corrections;   /* "from>to" pairs joined by spaces */
+    char *corrections;   /* "from>to" pairs joined by "|" ("to" may be
+                            two words: "sideefects>side effects") */
 } msfaqp_text;
 
 MSFAQP_HIDDEN int msfaqp_check_utf8(const char *s, size_t len,
@@ -148,6 +149,12 @@ MSFAQP_HIDDEN int msfaqp_wordset_add(msfaqp_wordset *s, const char *w,
 MSFAQP_HIDDEN bool msfaqp_wordset_has(const msfaqp_wordset *s,
                                       const char *w, size_t len);
 MSFAQP_HIDDEN void msfaqp_wordset_free(msfaqp_wordset *s);
+/* A word the KB knows (see spell.c). */
+MSFAQP_HIDDEN bool msfaqp_known(const msfaq_kb *kb, const char *w, size_t n);
+/* Two known words run together ("physicaltherapy"): writes "left right"
+ * into out and returns true, or returns false. */
+MSFAQP_HIDDEN bool msfaqp_split(const msfaq_kb *kb, const char *w, size_t n,
+                                char *out, size_t size);
 /* The unique closest target word within the edit budget, or NULL. */
 MSFAQP_HIDDEN const char *msfaqp_correct(const msfaq_kb *kb, const char *w,
                                          size_t len);

@@ -200,27 +200,6 @@ static bool all_letters(const char *w, size_t n)
     return true;
 }
 
-/* A word the KB knows, a word a prefix term starts ("understand" for
- * "understand*"), or the singular/plural of a known word. */
-static bool known(const msfaq_kb *kb, const char *w, size_t n)
-{
-    if (msfaqp_wordset_has(&kb->vocab, w, n))
-        return true;
-    for (size_t k = 3; k <= n; k++)
-        if (msfaqp_wordset_has(&kb->stems, w, k))
-            return true;
-    if (n > 3 && w[n - 1] == 's' && msfaqp_wordset_has(&kb->vocab, w, n - 1))
-        return true;
-    char tmp[64];
-    if (n + 1 < sizeof tmp) {
-        memcpy(tmp, w, n);
-        tmp[n] = 's';
-        if (msfaqp_wordset_has(&kb->vocab, tmp, n + 1))
-            return true;
-    }
-    return false;
-}
-
 int msfaqp_normalize(const msfaq_kb *kb, const char *q, msfaqp_text *t)
 {
     buf folded = {0}, raw = {0}, norm = {0}, fixes = {0};
@@ -246,11 +225,15 @@ int msfaqp_normalize(const msfaq_kb *kb, const char *q, msfaqp_text *t)
             /* an unknown plural of a known word: "sclerosiss" */
             if (put_word(&norm, s, n - 1))
                 goto nomem;
-        } else if (n >= 5 && all_letters(s, n) && !known(kb, s, n)) {
+        } else if (n >= 5 && all_letters(s, n) && !msfaqp_known(kb, s, n)) {
+            char split[2 * 64];
             const char *fix = msfaqp_correct(kb, s, n);
+            if (!fix && msfaqp_split(kb, s, n, split, sizeof split))
+                fix = split;           /* "sideeffects" -> "side effects" */
             if (fix) {
                 if (put_word(&norm, fix, strlen(fix)) ||
-                    put_word(&fixes, s, n) || buf_put(&fixes, ">", 1) ||
+                    (fixes.len && buf_put(&fixes, "|", 1)) ||
+                    buf_put(&fixes, s, n) || buf_put(&fixes, ">", 1) ||
                     buf_put(&fixes, fix, strlen(fix)))
                     goto nomem;
                 t->n_corrected++;

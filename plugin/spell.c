@@ -6,8 +6,9 @@
  * five letters or longer, only within one edit (two from nine letters on;
  * an adjacent swap counts as one edit, Damerau), and only when exactly one
  * word is that close.  Ties refuse to guess: in a medical setting a silent
- * wrong correction is worse than none.  Every correction is reported by
- * msfaq explain.
+ * wrong correction is worse than none.  Two known words run together
+ * ("sideeffects") are split, the right-hand one corrected if need be.
+ * Every correction is reported by msfaq explain.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -158,4 +159,56 @@ const char *msfaqp_correct(const msfaq_kb *kb, const char *w, size_t n)
         }
     }
     return (best && !tie && best_d <= budget) ? best : NULL;
+}
+
+/* A word the KB knows, a word a prefix term starts ("understand" for
+ * "understand*"), or the singular/plural of a known word. */
+bool msfaqp_known(const msfaq_kb *kb, const char *w, size_t n)
+{
+    if (msfaqp_wordset_has(&kb->vocab, w, n))
+        return true;
+    for (size_t k = 3; k <= n; k++)
+        if (msfaqp_wordset_has(&kb->stems, w, k))
+            return true;
+    if (n > 3 && w[n - 1] == 's' && msfaqp_wordset_has(&kb->vocab, w, n - 1))
+        return true;
+    char tmp[64];
+    if (n + 1 < sizeof tmp) {
+        memcpy(tmp, w, n);
+        tmp[n] = 's';
+        if (msfaqp_wordset_has(&kb->vocab, tmp, n + 1))
+            return true;
+    }
+    return false;
+}
+
+bool msfaqp_split(const msfaq_kb *kb, const char *w, size_t n, char *out,
+                  size_t size)
+{
+    if (n < 6 || n + 2 > size || n >= 64)
+        return false;
+    /* longest known left part first; the right part must be known, or a
+     * word of five letters or more with a unique correction */
+    for (size_t i = n - 3; i >= 3; i--) {
+        if (!msfaqp_wordset_has(&kb->vocab, w, i))
+            continue;
+        const char *right = w + i;
+        size_t rn = n - i;
+        const char *fix = NULL;
+        if (!msfaqp_known(kb, right, rn) &&
+            (rn < 5 || !(fix = msfaqp_correct(kb, right, rn))))
+            continue;
+        if (fix && i + 2 + strlen(fix) > size)
+            continue;
+        memcpy(out, w, i);
+        out[i] = ' ';
+        if (fix)
+            strcpy(out + i + 1, fix);
+        else {
+            memcpy(out + i + 1, right, rn);
+            out[n + 1] = '\0';
+        }
+        return true;
+    }
+    return false;
 }

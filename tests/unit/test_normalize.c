@@ -82,6 +82,9 @@ static void test_typos(void **state)
     expect_norm("ocrelizumabb", "ocrelizumab");
     expect_norm("acupunture", "acupuncture");
     expect_norm("sclerosiss", "sclerosis");          /* unknown plural */
+    /* two words run together are split, the right one corrected */
+    expect_norm("physicaltherapy", "physical therapy");
+    expect_norm("sideefects of dmts", "side effects of dmts");
     /* short words and unknown far words are left alone */
     expect_norm("bred", "bred");
     expect_norm("xylophone", "xylophone");
@@ -96,7 +99,7 @@ static void test_correction_is_reported(void **state)
                      0);
     assert_int_equal(t.n_corrected, 2);
     assert_string_equal(t.corrections,
-                        "imunotherapy>immunotherapy efects>effects");
+                        "imunotherapy>immunotherapy|efects>effects");
     assert_string_equal(t.raw_words, "imunotherapy side efects");
     msfaqp_text_free(&t);
 }
