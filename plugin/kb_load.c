@@ -1045,6 +1045,23 @@ static int build_vocab(msfaq_kb *kb, const msfaqp_wordset *term_words)
     return 0;
 }
 
+/* A prefix term that is itself a word ("author*") is a correction target
+ * too, unless a longer target starts with it ("acupunctur*" and
+ * "acupuncture"), where it would only make ties. */
+static int add_stem_targets(msfaq_kb *kb)
+{
+    for (size_t i = 0; i < kb->stems.n_words; i++) {
+        const char *st = kb->stems.words[i];
+        size_t n = strlen(st);
+        bool covered = n < 5;
+        for (size_t k = 0; k < kb->targets.n_words && !covered; k++)
+            covered = strncmp(kb->targets.words[k], st, n) == 0;
+        if (!covered && msfaqp_wordset_add(&kb->targets, st, n))
+            return -1;
+    }
+    return 0;
+}
+
 static int cmp_rewrite(const void *a, const void *b)
 {
     return strcmp(((const msfaqp_rewrite *)a)->from,
@@ -1092,7 +1109,7 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
     }
     qsort(kb->rewrites, (size_t)kb->n_rewrites, sizeof *kb->rewrites,
           cmp_rewrite);
-    if (build_vocab(kb, &term_words))
+    if (build_vocab(kb, &term_words) || add_stem_targets(kb))
         goto nomem;
     msfaqp_wordset_free(&term_words);
 

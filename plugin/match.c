@@ -10,8 +10,8 @@
  * The choice is by tier first: a candidate of higher priority (safety 20,
  * out-of-scope 10, answers and small talk 0) always wins, so no article
  * answer can pre-empt a safety reply.  Within the tier the highest score
- * wins; when the runner-up cites another section and is within
- * clarify_margin, we ask back instead of guessing.  Ties in file order
+ * wins; when the runner-up is an answer from another section and is
+ * within clarify_margin, we ask back instead of guessing.  Ties in file order
  * never decide between two sections.
  */
 #include <math.h>
@@ -25,13 +25,13 @@ double msfaqp_confidence(double score)
     return score <= 0 ? 0.0 : 1.0 - pow(2.0, -score);
 }
 
-static bool same_reply(const msfaqp_intent *a, const msfaqp_intent *b)
+/* Two answers from different sections compete: asking back between them
+ * helps.  Any other pair does not: the same section is the same reply, and
+ * between two safety or two out-of-scope replies either one is right. */
+static bool competing(const msfaqp_intent *a, const msfaqp_intent *b)
 {
-    if (a->kind != b->kind)
-        return false;
-    if (a->resp->section && b->resp->section)
-        return strcmp(a->resp->section, b->resp->section) == 0;
-    return a->resp == b->resp;
+    return a->kind == MSFAQ_KIND_ANSWER && b->kind == MSFAQ_KIND_ANSWER &&
+           strcmp(a->resp->section, b->resp->section) != 0;
 }
 
 int msfaqp_match_run(const msfaq_kb *kb, const msfaqp_text *t,
@@ -123,7 +123,7 @@ int msfaqp_match_run(const msfaq_kb *kb, const msfaqp_text *t,
             const msfaqp_intent *in = &kb->intents[i];
             if (i == m->best || in->priority != b->priority ||
                 msfaqp_confidence(m->score[i]) < kb->threshold ||
-                same_reply(in, b))
+                !competing(in, b))
                 continue;
             if (m->runner_up < 0 || m->score[i] > m->score[m->runner_up])
                 m->runner_up = i;

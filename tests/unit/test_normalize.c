@@ -84,7 +84,7 @@ static void test_typos(void **state)
     expect_norm("sclerosiss", "sclerosis");          /* unknown plural */
     /* two words run together are split, the right one corrected */
     expect_norm("physicaltherapy", "physical therapy");
-    expect_norm("sideefects of dmts", "side effects of dmts");
+    expect_norm("mindbody practices", "mind body practices");
     /* short words and unknown far words are left alone */
     expect_norm("bred", "bred");
     expect_norm("xylophone", "xylophone");
