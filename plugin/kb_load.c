@@ -334,6 +334,9 @@ static int term_regex(loader *ld, const char *term, const char *where,
                                (size_t)(e - p)))
             return MSFAQ_ENOMEM;
         if (*e == '*') {
+            if (e - p < 3)
+                return shape(ld, where, "a prefix needs three letters "
+                                        "or more");
             sb_puts(out, "[a-z0-9]*");
             e++;
             if (*e && *e != ' ')
@@ -433,6 +436,15 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
                                   "non-empty arrays of strings");
             goto out;
         }
+        msfaqp_concept *c = &kb->concepts[kb->n_concepts];
+        c->name = msfaqp_strdup(key);
+        c->codes = calloc(json_array_size(pats) + 1, sizeof *c->codes);
+        c->aliases = calloc(json_array_size(pats) + 1, sizeof *c->aliases);
+        if (!c->name || !c->codes || !c->aliases) {
+            rc = MSFAQ_ENOMEM;
+            goto out;
+        }
+        int self = kb->n_concepts++;
         sbuf re = {0};
         size_t idx;
         json_t *t;
@@ -449,7 +461,9 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
                 if (idx)
                     sb_puts(&re, "|");
                 if ((rc = term_regex(ld, json_string_value(t), w, &re,
-                                     term_words))) {
+                                     term_words)) ||
+                    (rc = msfaqp_terms_add(kb, json_string_value(t),
+                                           self))) {
                     free(re.p);
                     goto out;
                 }
@@ -464,48 +478,44 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
                 rc = shape(ld, w, "must be a string");
                 goto out;
             }
+            const char *src = json_string_value(t);
+            sbuf one = {0};
+            if ((rc = expand(ld, src, w, &one))) {
+                free(one.p);
+                free(re.p);
+                goto out;
+            }
             if (re.len)
                 sb_puts(&re, "|");
             sb_puts(&re, "(?:");
-            /* a concept's regex may use concepts defined before it */
-            if ((rc = expand(ld, json_string_value(t), w, &re))) {
-                free(re.p);
-                goto out;
-            }
+            sb_puts(&re, one.p);
             sb_puts(&re, ")");
-            /* compile alone first so the error names this pattern */
-            sbuf one = {0};
-            expand(ld, json_string_value(t), w, &one);
-            pcre2_code *probe =
-                one.oom ? NULL : compile(ld, one.p, w, json_string_value(t));
-            free(one.p);
-            if (!probe) {
+            /* exactly "{other}": present whenever that concept is, no
+             * regex run needed */
+            int alias = -1;
+            size_t sl = strlen(src);
+            if (sl > 2 && src[0] == '{' && src[sl - 1] == '}' &&
+                strspn(src + 1, "abcdefghijklmnopqrstuvwxyz0123456789_") ==
+                    sl - 2)
+                alias = find_concept(kb, src + 1, sl - 2);
+            if (alias >= 0) {
+                c->aliases[c->n_aliases++] = alias;
+            } else if (!(c->codes[c->n_codes] = compile(ld, one.p, w, src))) {
+                free(one.p);
                 free(re.p);
-                rc = ld->err && ld->err->code ? ld->err->code
-                                              : MSFAQ_ENOMEM;
+                rc = MSFAQ_EREGEX;
                 goto out;
+            } else {
+                c->n_codes++;
             }
-            pcre2_code_free(probe);
+            free(one.p);
         }
         if (re.oom) {
             free(re.p);
             rc = MSFAQ_ENOMEM;
             goto out;
         }
-        msfaqp_concept *c = &kb->concepts[kb->n_concepts];
-        c->name = msfaqp_strdup(key);
         c->source = re.p;
-        if (!c->name) {
-            free(re.p);
-            rc = MSFAQ_ENOMEM;
-            goto out;
-        }
-        kb->n_concepts++;
-        c->code = compile(ld, c->source, where, c->source);
-        if (!c->code) {
-            rc = MSFAQ_EREGEX;
-            goto out;
-        }
     }
     rc = 0;
 out:
@@ -1142,9 +1152,13 @@ void msfaq_kb_close(msfaq_kb *kb)
     for (int i = 0; i < kb->n_concepts; i++) {
         free(kb->concepts[i].name);
         free(kb->concepts[i].source);
-        pcre2_code_free(kb->concepts[i].code);
+        for (int k = 0; k < kb->concepts[i].n_codes; k++)
+            pcre2_code_free(kb->concepts[i].codes[k]);
+        free(kb->concepts[i].codes);
+        free(kb->concepts[i].aliases);
     }
     free(kb->concepts);
+    msfaqp_terms_free(kb);
     for (int i = 0; i < kb->n_intents; i++) {
         msfaqp_intent *in = &kb->intents[i];
         free(in->id);

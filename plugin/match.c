@@ -57,13 +57,21 @@ int msfaqp_match_run(const msfaq_kb *kb, const msfaqp_text *t,
     }
 
     const PCRE2_SPTR s = (PCRE2_SPTR)t->norm;
+    msfaqp_terms_scan(kb, t->norm, m->concept_hit);
+    /* patterns only for concepts not already present; aliases refer to
+     * earlier concepts, so definition order settles them */
     for (int c = 0; c < kb->n_concepts; c++) {
-        int rc = pcre2_match(kb->concepts[c].code, s, t->len, 0, 0, md,
-                             kb->mctx);
-        if (rc >= 0)
-            m->concept_hit[c] = 1;
-        else if (rc != PCRE2_ERROR_NOMATCH)
-            m->limit_hit = true;
+        const msfaqp_concept *cp = &kb->concepts[c];
+        for (int k = 0; k < cp->n_aliases && !m->concept_hit[c]; k++)
+            m->concept_hit[c] = m->concept_hit[cp->aliases[k]];
+        for (int k = 0; k < cp->n_codes && !m->concept_hit[c]; k++) {
+            int rc = pcre2_match(cp->codes[k], s, t->len, 0, 0, md,
+                                 kb->mctx);
+            if (rc >= 0)
+                m->concept_hit[c] = 1;
+            else if (rc != PCRE2_ERROR_NOMATCH)
+                m->limit_hit = true;
+        }
     }
 
     int pat_at = 0;

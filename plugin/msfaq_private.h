@@ -25,12 +25,33 @@
 #define MSFAQP_MAX_TOP 5           /* intents listed in explain/suggest */
 
 /* A named, reusable piece of meaning: CAR-T, "side effects", "my doctor".
- * All of its terms and patterns are compiled into one regex. */
+ * Its literal terms are found through the KB's term index (terms.c); its
+ * regex patterns, if any, are compiled into one PCRE2 code. */
 typedef struct msfaqp_concept {
     char *name;
-    char *source;        /* the combined regex, for explain and lint */
-    pcre2_code *code;
+    char *source;        /* terms and patterns as one regex: what {name}
+                            expands to in other patterns, and explain */
+    pcre2_code **codes;  /* its patterns, each compiled alone */
+    int n_codes;
+    int *aliases;        /* patterns that are exactly "{other}": present */
+    int n_aliases;       /* whenever that earlier concept is */
 } msfaqp_concept;
+
+/* One literal term ("car t cell", "relaps*"), indexed by its first word. */
+typedef struct msfaqp_term {
+    char *text;          /* normalised words; '*' ends a prefix word */
+    int concept;
+    int next;            /* next term under the same index key, or -1 */
+} msfaqp_term;
+
+/* Open-addressing map from a key (a first word, or the first three
+ * letters of a prefix) to the first of its terms. */
+typedef struct msfaqp_termindex {
+    char **keys;
+    int *heads;
+    size_t cap;          /* power of two */
+    size_t count;
+} msfaqp_termindex;
 
 /* A weighted regex over the normalised question, owned by an intent. */
 typedef struct msfaqp_pattern {
@@ -97,6 +118,10 @@ struct msfaq_kb {
     char *source;        /* "embedded" or the directory */
     msfaqp_concept *concepts;
     int n_concepts;
+    msfaqp_term *terms;
+    int n_terms;
+    msfaqp_termindex by_word;    /* exact first words */
+    msfaqp_termindex by_stem;    /* first three letters of prefix words */
     msfaqp_intent *intents;
     int n_intents;
     msfaqp_response *responses;
@@ -160,6 +185,13 @@ MSFAQP_HIDDEN const char *msfaqp_correct(const msfaq_kb *kb, const char *w,
                                          size_t len);
 MSFAQP_HIDDEN int msfaqp_damerau(const char *a, size_t la, const char *b,
                                  size_t lb, int max);
+
+/* ---- terms.c: literal terms found by word lookup, not by regex scan */
+MSFAQP_HIDDEN int msfaqp_terms_add(msfaq_kb *kb, const char *text,
+                                   int concept);
+MSFAQP_HIDDEN void msfaqp_terms_scan(const msfaq_kb *kb, const char *norm,
+                                     unsigned char *concept_hit);
+MSFAQP_HIDDEN void msfaqp_terms_free(msfaq_kb *kb);
 
 /* ---- match.c: concepts and intent scores for one normalised question */
 typedef struct msfaqp_score {
