@@ -118,13 +118,30 @@ static int fill_reply(const msfaq_kb *kb, const msfaqp_intent *in,
 }
 
 /* The "why" record: what the matcher saw and how it chose. */
+static json_t *concept_names(const msfaq_kb *kb, const unsigned char *hit)
+{
+    json_t *a = json_array();
+    for (int c = 0; a && c < kb->n_concepts; c++)
+        if (hit[c] && json_array_append_new(a, json_string(
+                                                   kb->concepts[c].name))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
 static json_t *explain(const msfaq_kb *kb, const msfaqp_text *t,
-                       const msfaqp_match *m)
+                       const msfaqp_text *focus, const msfaqp_match *m)
 {
     json_t *o = json_object(), *fixes = json_array(),
-           *concepts = json_array(), *pats = json_array(),
+           *concepts = concept_names(kb, m->concept_hit), *pats = json_array(),
            *top = json_array();
     if (!o || !fixes || !concepts || !pats || !top)
+        goto nomem;
+    if (json_object_set_new(o, "focus", focus ? json_string(focus->norm)
+                                              : json_null()) ||
+        (focus && json_object_set_new(o, "focus_concepts",
+                                      concept_names(kb, m->focus_hit))))
         goto nomem;
     /* corrections are "from>to" pairs joined by "|" */
     const char *s = t->corrections ? t->corrections : "";
@@ -140,11 +157,6 @@ static json_t *explain(const msfaq_kb *kb, const msfaqp_text *t,
             goto nomem;
         s += n + (e ? 1 : 0);
     }
-    for (int c = 0; c < kb->n_concepts; c++)
-        if (m->concept_hit[c] &&
-            json_array_append_new(concepts,
-                                  json_string(kb->concepts[c].name)))
-            goto nomem;
     int at = 0;
     for (int i = 0; i < kb->n_intents; i++) {
         const msfaqp_intent *in = &kb->intents[i];
@@ -209,6 +221,35 @@ nomem:
     return NULL;
 }
 
+int msfaqp_route_run(const msfaq_kb *kb, const char *q, msfaqp_route *rt,
+                     msfaq_error *err)
+{
+    memset(rt, 0, sizeof *rt);
+    if (msfaqp_normalize(kb, q, &rt->text))
+        goto nomem;
+    char *focus = msfaqp_focus(q);
+    if (focus) {
+        int rc = msfaqp_normalize(kb, focus, &rt->focus);
+        free(focus);
+        if (rc)
+            goto nomem;
+        rt->has_focus = true;
+    }
+    return msfaqp_match_run(kb, &rt->text,
+                            rt->has_focus ? &rt->focus : NULL, &rt->match,
+                            err);
+nomem:
+    msfaqp_error_set(err, MSFAQ_ENOMEM, NULL, -1, -1, -1, "out of memory");
+    return MSFAQ_ENOMEM;
+}
+
+void msfaqp_route_free(msfaqp_route *rt)
+{
+    msfaqp_match_free(&rt->match);
+    msfaqp_text_free(&rt->text);
+    msfaqp_text_free(&rt->focus);
+}
+
 int msfaq_ask(const msfaq_kb *kb, const char *question, unsigned flags,
               msfaq_result **out, msfaq_error *err)
 {
@@ -237,56 +278,51 @@ int msfaq_ask(const msfaq_kb *kb, const char *question, unsigned flags,
         return MSFAQ_EUTF8;
     }
 
-    msfaqp_text t;
-    msfaqp_match m;
-    memset(&m, 0, sizeof m);
+    msfaqp_route rt;
+    memset(&rt, 0, sizeof rt);
     json_t *why = NULL;
     msfaq_result *r = calloc(1, sizeof *r);
-    if (!r || msfaqp_normalize(kb, question, &t)) {
-        free(r);
-        msfaqp_error_set(err, MSFAQ_ENOMEM, NULL, -1, -1, -1,
-                         "out of memory");
-        return MSFAQ_ENOMEM;
-    }
-    int rc = msfaqp_match_run(kb, &t, &m, err);
+    if (!r)
+        goto nomem;
+    int rc = msfaqp_route_run(kb, question, &rt, err);
     if (rc)
         goto fail;
 
+    const msfaqp_match *m = &rt.match;
     int failed;
-    if (m.best < 0) {
-        failed = fill_fallback(kb, &m, NULL, r);
-        r->confidence = m.n_top ? 1.0 - msfaqp_confidence(m.top[0].score)
-                                : 1.0;
-    } else if (m.clarify) {
-        failed = fill_clarify(kb, &m, r);
-        r->confidence = msfaqp_confidence(m.score[m.best]) / 2;
-    } else if (kb->intents[m.best].kind == MSFAQ_KIND_FALLBACK) {
-        failed = fill_fallback(kb, &m, &kb->intents[m.best], r);
-        r->confidence = msfaqp_confidence(m.score[m.best]);
+    if (m->best < 0) {
+        failed = fill_fallback(kb, m, NULL, r);
+        r->confidence = m->n_top ? 1.0 - msfaqp_confidence(m->top[0].score)
+                                 : 1.0;
+    } else if (m->clarify) {
+        failed = fill_clarify(kb, m, r);
+        r->confidence = msfaqp_confidence(m->score[m->best]) / 2;
+    } else if (kb->intents[m->best].kind == MSFAQ_KIND_FALLBACK) {
+        failed = fill_fallback(kb, m, &kb->intents[m->best], r);
+        r->confidence = msfaqp_confidence(m->score[m->best]);
     } else {
-        failed = fill_reply(kb, &kb->intents[m.best], r);
-        r->confidence = msfaqp_confidence(m.score[m.best]);
+        failed = fill_reply(kb, &kb->intents[m->best], r);
+        r->confidence = msfaqp_confidence(m->score[m->best]);
     }
     if (failed)
         goto nomem;
-    if ((flags & MSFAQ_ASK_EXPLAIN) && !(why = explain(kb, &t, &m)))
+    if ((flags & MSFAQ_ASK_EXPLAIN) &&
+        !(why = explain(kb, &rt.text, m->focus_used ? &rt.focus : NULL, m)))
         goto nomem;
     if (msfaqp_result_finish(r, why))
         goto nomem;
     json_decref(why);
-    msfaqp_match_free(&m);
-    msfaqp_text_free(&t);
+    msfaqp_route_free(&rt);
     *out = r;
     return r->kind == MSFAQ_KIND_FALLBACK || r->kind == MSFAQ_KIND_CLARIFY
                ? MSFAQ_NOMATCH
                : MSFAQ_OK;
 nomem:
-    rc = MSFAQ_ENOMEM;
     msfaqp_error_set(err, MSFAQ_ENOMEM, NULL, -1, -1, -1, "out of memory");
+    rc = MSFAQ_ENOMEM;
 fail:
     json_decref(why);
-    msfaqp_match_free(&m);
-    msfaqp_text_free(&t);
+    msfaqp_route_free(&rt);
     msfaq_result_free(r);
     return rc;
 }

@@ -144,14 +144,12 @@ static void check_example(lint *l, int self, const char *q, bool negative,
     char where[200];
     snprintf(where, sizeof where, "intents.%s.%s[%d]", in->id,
              negative ? "negatives" : "examples", k);
-    msfaqp_text t;
-    msfaqp_match m;
-    if (msfaqp_normalize(kb, q, &t))
-        return;
-    if (msfaqp_match_run(kb, &t, &m, NULL)) {
-        msfaqp_text_free(&t);
+    msfaqp_route rt;
+    if (msfaqp_route_run(kb, q, &rt, NULL)) {
+        msfaqp_route_free(&rt);
         return;
     }
+    const msfaqp_match m = rt.match;
     const char *got = m.best >= 0 ? kb->intents[m.best].id : "(fallback)";
     if (negative) {
         if (m.best == self)
@@ -166,8 +164,7 @@ static void check_example(lint *l, int self, const char *q, bool negative,
                kb->intents[m.runner_up].id, m.score[m.best],
                m.score[m.runner_up]);
     }
-    msfaqp_match_free(&m);
-    msfaqp_text_free(&t);
+    msfaqp_route_free(&rt);
 }
 
 int msfaq_kb_lint(const msfaq_kb *kb, msfaq_lint_fn fn, void *ud)

@@ -167,6 +167,10 @@ MSFAQP_HIDDEN int msfaqp_check_utf8(const char *s, size_t len,
 MSFAQP_HIDDEN int msfaqp_normalize(const msfaq_kb *kb, const char *q,
                                    msfaqp_text *out);
 MSFAQP_HIDDEN void msfaqp_text_free(msfaqp_text *t);
+/* The question sentences of a message that also holds other sentences
+ * ("My aunt has MS. What is a DMT?" -> "What is a DMT?"), as a new
+ * string; NULL when the whole message is the question. */
+MSFAQP_HIDDEN char *msfaqp_focus(const char *q);
 
 /* ---- spell.c */
 MSFAQP_HIDDEN int msfaqp_wordset_add(msfaqp_wordset *s, const char *w,
@@ -200,11 +204,15 @@ typedef struct msfaqp_score {
 } msfaqp_score;
 
 typedef struct msfaqp_match {
-    unsigned char *concept_hit;   /* n_concepts flags */
+    unsigned char *concept_hit;   /* n_concepts flags, whole message */
+    unsigned char *focus_hit;     /* the same for the question sentences;
+                                     == concept_hit when there is no focus */
     double *score;                /* n_intents; < 0: not a candidate */
     double *partial;              /* n_intents: evidence, even when an
                                      "all" group is missing (suggestions) */
     unsigned char *pattern_hit;   /* every intent's patterns, in order */
+    int n_patterns;
+    bool focus_used;              /* false: the whole message decided */
     msfaqp_score top[MSFAQP_MAX_TOP];
     int n_top;
     int best;                     /* intent index, or -1 */
@@ -213,11 +221,29 @@ typedef struct msfaqp_match {
     bool limit_hit;
 } msfaqp_match;
 
+/* Safety intents read the whole message t (a decision mentioned in any
+ * sentence counts); the others read the question sentences focus, or t
+ * when focus is NULL. */
 MSFAQP_HIDDEN int msfaqp_match_run(const msfaq_kb *kb,
-                                   const msfaqp_text *t, msfaqp_match *m,
-                                   msfaq_error *err);
+                                   const msfaqp_text *t,
+                                   const msfaqp_text *focus,
+                                   msfaqp_match *m, msfaq_error *err);
 MSFAQP_HIDDEN void msfaqp_match_free(msfaqp_match *m);
 MSFAQP_HIDDEN double msfaqp_confidence(double score);
+/* ---- ask.c: what msfaq_ask() and lint share */
+typedef struct msfaqp_route {
+    msfaqp_text text;    /* the whole message */
+    msfaqp_text focus;   /* its question sentences, when has_focus */
+    bool has_focus;
+    msfaqp_match match;
+} msfaqp_route;
+
+/* Normalises q (already checked: UTF-8, length) and its focus, and
+ * matches.  Free with msfaqp_route_free() whatever it returns. */
+MSFAQP_HIDDEN int msfaqp_route_run(const msfaq_kb *kb, const char *q,
+                                   msfaqp_route *rt, msfaq_error *err);
+MSFAQP_HIDDEN void msfaqp_route_free(msfaqp_route *rt);
+
 /* ---- kb_load.c */
 MSFAQP_HIDDEN const char *msfaqp_section_body(const msfaq_kb *kb,
                                               const char *heading,

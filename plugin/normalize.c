@@ -271,3 +271,50 @@ void msfaqp_text_free(msfaqp_text *t)
     free(t->corrections);
     memset(t, 0, sizeof *t);
 }
+
+/* Sentences end at . ! ? (followed by a space or the end) and at line
+ * breaks.  The focus is the sentences ending in '?', when there are others
+ * too: context ("my aunt was just diagnosed") must not outweigh what was
+ * asked ("what is a DMT?"). */
+char *msfaqp_focus(const char *q)
+{
+    size_t len = strlen(q), kept = 0;
+    int sentences = 0, questions = 0;
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    const char *start = q;
+    for (const char *p = q;; p++) {
+        bool end = *p == '\0' || *p == '\n' ||
+                   ((*p == '.' || *p == '!' || *p == '?') &&
+                    (p[1] == ' ' || p[1] == '\n' || p[1] == '\r' ||
+                     p[1] == '\t' || p[1] == '\0'));
+        if (!end)
+            continue;
+        const char *e = *p && *p != '\n' ? p + 1 : p;
+        bool words = false;
+        for (const char *c = start; c < e && !words; c++)
+            words = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                    (*c >= '0' && *c <= '9');
+        if (words) {
+            sentences++;
+            if (*p == '?') {
+                questions++;
+                while (*start == ' ' || *start == '\t' || *start == '\r')
+                    start++;
+                memcpy(out + kept, start, (size_t)(e - start));
+                kept += (size_t)(e - start);
+                out[kept++] = ' ';
+            }
+        }
+        if (!*p)
+            break;
+        start = p + 1;
+    }
+    if (questions == 0 || questions == sentences) {
+        free(out);
+        return NULL;
+    }
+    out[kept ? kept - 1 : 0] = '\0';
+    return out;
+}

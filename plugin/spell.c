@@ -7,7 +7,7 @@
  * an adjacent swap counts as one edit, Damerau), and only when exactly one
  * word is that close.  Ties refuse to guess: in a medical setting a silent
  * wrong correction is worse than none.  Two known words run together
- * ("sideeffects") are split, the right-hand one corrected if need be.
+ * ("physicaltherapy") are split.
  * Every correction is reported by msfaq explain.
  */
 #include <stdlib.h>
@@ -187,27 +187,16 @@ bool msfaqp_split(const msfaq_kb *kb, const char *w, size_t n, char *out,
 {
     if (n < 6 || n + 2 > size || n >= 64)
         return false;
-    /* longest known left part first; the right part must be known, or a
-     * word of five letters or more with a unique correction */
+    /* both halves must be known as they are: correcting a half too would
+     * turn ordinary words apart ("generally" -> "gene" + "really") */
     for (size_t i = n - 3; i >= 3; i--) {
-        if (!msfaqp_wordset_has(&kb->vocab, w, i))
-            continue;
-        const char *right = w + i;
-        size_t rn = n - i;
-        const char *fix = NULL;
-        if (!msfaqp_known(kb, right, rn) &&
-            (rn < 5 || !(fix = msfaqp_correct(kb, right, rn))))
-            continue;
-        if (fix && i + 2 + strlen(fix) > size)
+        if (!msfaqp_wordset_has(&kb->vocab, w, i) ||
+            !msfaqp_known(kb, w + i, n - i))
             continue;
         memcpy(out, w, i);
         out[i] = ' ';
-        if (fix)
-            strcpy(out + i + 1, fix);
-        else {
-            memcpy(out + i + 1, right, rn);
-            out[n + 1] = '\0';
-        }
+        memcpy(out + i + 1, w + i, n - i);
+        out[n + 1] = '\0';
         return true;
     }
     return false;

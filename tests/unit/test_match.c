@@ -99,6 +99,24 @@ static void test_answers(void **state)
            "alternative_therapies");
 }
 
+static void test_question_sentences_decide(void **state)
+{
+    (void)state;
+    /* context must not outweigh the question... */
+    expect("My aunt was diagnosed last month. What is a DMT?",
+           MSFAQ_KIND_ANSWER, "dmt_what");
+    expect("Someone at work has MS. What are its symptoms?",
+           MSFAQ_KIND_ANSWER, "ms_symptoms");
+    /* ...but safety hears every sentence */
+    expect("I'm pregnant. What is CAR T?", MSFAQ_KIND_SAFETY,
+           "safety_pregnancy");
+    expect("I want to stop my interferon. What are DMTs?",
+           MSFAQ_KIND_SAFETY, "safety_decision");
+    /* and a question that says nothing alone leans on its context */
+    expect("My neighbour mentioned CAR T for MS. What actually is it?",
+           MSFAQ_KIND_ANSWER, "car_t_what");
+}
+
 static void test_smalltalk_and_fallback(void **state)
 {
     (void)state;
@@ -265,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_safety_outranks_answers),
         cmocka_unit_test(test_out_of_scope_outranks_answers),
         cmocka_unit_test(test_answers),
+        cmocka_unit_test(test_question_sentences_decide),
         cmocka_unit_test(test_smalltalk_and_fallback),
         cmocka_unit_test(test_every_answer_cites_and_disclaims),
         cmocka_unit_test(test_fallback_suggests_topics),

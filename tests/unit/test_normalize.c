@@ -85,6 +85,8 @@ static void test_typos(void **state)
     /* two words run together are split, the right one corrected */
     expect_norm("physicaltherapy", "physical therapy");
     expect_norm("mindbody practices", "mind body practices");
+    /* ...but only into words known as they are */
+    expect_norm("generally", "generally");
     /* short words and unknown far words are left alone */
     expect_norm("bred", "bred");
     expect_norm("xylophone", "xylophone");
@@ -132,6 +134,24 @@ static void test_utf8(void **state)
     assert_int_equal(msfaqp_check_utf8("\xf4\x90\x80\x80", 4, &at), -1);
 }
 
+static void test_focus(void **state)
+{
+    (void)state;
+    char *f = msfaqp_focus("My aunt has MS. What is a DMT? Thanks!");
+    assert_string_equal(f, "What is a DMT?");
+    free(f);
+    f = msfaqp_focus("whats MS? someone at work has it");
+    assert_string_equal(f, "whats MS?");
+    free(f);
+    f = msfaqp_focus("line one\nwhat is CAR T?");
+    assert_string_equal(f, "what is CAR T?");
+    free(f);
+    assert_null(msfaqp_focus("What is MS?"));          /* all questions */
+    assert_null(msfaqp_focus("Is MS genetic? Will my kids get it?"));
+    assert_null(msfaqp_focus("Tell me about DMTs. Thanks."));  /* none */
+    assert_null(msfaqp_focus("What is v2.0? ..."));   /* one sentence */
+}
+
 static void test_word_cap(void **state)
 {
     (void)state;
@@ -157,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_correction_is_reported),
         cmocka_unit_test(test_damerau),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_focus),
         cmocka_unit_test(test_word_cap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
