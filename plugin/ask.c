@@ -122,7 +122,7 @@ static json_t *concept_names(const msfaq_kb *kb, const unsigned char *hit)
 {
     json_t *a = json_array();
     for (int c = 0; a && c < kb->n_concepts; c++)
-        if (hit[c] && json_array_append_new(a, json_string(
+        if (hit[c] == 1 && json_array_append_new(a, json_string(
                                                    kb->concepts[c].name))) {
             json_decref(a);
             return NULL;
@@ -221,8 +221,8 @@ nomem:
     return NULL;
 }
 
-int msfaqp_route_run(const msfaq_kb *kb, const char *q, msfaqp_route *rt,
-                     msfaq_error *err)
+int msfaqp_route_run(const msfaq_kb *kb, const char *q, bool full,
+                     msfaqp_route *rt, msfaq_error *err)
 {
     memset(rt, 0, sizeof *rt);
     if (msfaqp_normalize(kb, q, &rt->text))
@@ -236,8 +236,8 @@ int msfaqp_route_run(const msfaq_kb *kb, const char *q, msfaqp_route *rt,
         rt->has_focus = true;
     }
     return msfaqp_match_run(kb, &rt->text,
-                            rt->has_focus ? &rt->focus : NULL, &rt->match,
-                            err);
+                            rt->has_focus ? &rt->focus : NULL, full,
+                            &rt->match, err);
 nomem:
     msfaqp_error_set(err, MSFAQ_ENOMEM, NULL, -1, -1, -1, "out of memory");
     return MSFAQ_ENOMEM;
@@ -284,7 +284,8 @@ int msfaq_ask(const msfaq_kb *kb, const char *question, unsigned flags,
     msfaq_result *r = calloc(1, sizeof *r);
     if (!r)
         goto nomem;
-    int rc = msfaqp_route_run(kb, question, &rt, err);
+    int rc = msfaqp_route_run(kb, question, flags & MSFAQ_ASK_EXPLAIN, &rt,
+                              err);
     if (rc)
         goto fail;
 

@@ -277,6 +277,28 @@ static int expand(loader *ld, const char *src, const char *where, sbuf *out)
     return out->oom ? MSFAQ_ENOMEM : 0;
 }
 
+/* The concept a pattern names when it is exactly "{name}", or -1. */
+static int alias_of(const msfaq_kb *kb, const char *src)
+{
+    size_t n = strlen(src);
+    if (n < 3 || src[0] != '{' || src[n - 1] != '}' ||
+        strspn(src + 1, "abcdefghijklmnopqrstuvwxyz0123456789_") != n - 2)
+        return -1;
+    return find_concept(kb, src + 1, n - 2);
+}
+
+int msfaqp_regex_run(const msfaq_kb *kb, const pcre2_code *code,
+                     const char *s, size_t len, pcre2_match_data *md)
+{
+    size_t jit = 0;
+    /* the JIT entry skips the interpreter's option checks; match limits
+     * still apply (the depth limit is an interpreter notion) */
+    if (pcre2_pattern_info(code, PCRE2_INFO_JITSIZE, &jit) == 0 && jit)
+        return pcre2_jit_match(code, (PCRE2_SPTR)s, len, 0, 0, md,
+                               kb->mctx);
+    return pcre2_match(code, (PCRE2_SPTR)s, len, 0, 0, md, kb->mctx);
+}
+
 static pcre2_code *compile(loader *ld, const char *regex, const char *where,
                            const char *as_written)
 {
@@ -492,12 +514,7 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
             sb_puts(&re, ")");
             /* exactly "{other}": present whenever that concept is, no
              * regex run needed */
-            int alias = -1;
-            size_t sl = strlen(src);
-            if (sl > 2 && src[0] == '{' && src[sl - 1] == '}' &&
-                strspn(src + 1, "abcdefghijklmnopqrstuvwxyz0123456789_") ==
-                    sl - 2)
-                alias = find_concept(kb, src + 1, sl - 2);
+            int alias = alias_of(kb, src);
             if (alias >= 0) {
                 c->aliases[c->n_aliases++] = alias;
             } else if (!(c->codes[c->n_codes] = compile(ld, one.p, w, src))) {
@@ -696,6 +713,9 @@ static int load_intent(loader *ld, json_t *o, int index, msfaqp_intent *in)
         if (!P->source)
             return MSFAQ_ENOMEM;
         in->n_patterns++;
+        /* exactly "{concept}": the concept's presence, no regex run */
+        if ((P->alias = alias_of(ld->kb, P->source)) >= 0)
+            continue;
         sbuf x = {0};
         if ((rc = expand(ld, P->source, w, &x))) {
             free(x.p);
@@ -1119,7 +1139,8 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
     }
     qsort(kb->rewrites, (size_t)kb->n_rewrites, sizeof *kb->rewrites,
           cmp_rewrite);
-    if (build_vocab(kb, &term_words) || add_stem_targets(kb))
+    if (build_vocab(kb, &term_words) || add_stem_targets(kb) ||
+        msfaqp_targets_index(kb))
         goto nomem;
     msfaqp_wordset_free(&term_words);
 
@@ -1194,6 +1215,7 @@ void msfaq_kb_close(msfaq_kb *kb)
     msfaqp_wordset_free(&kb->vocab);
     msfaqp_wordset_free(&kb->targets);
     msfaqp_wordset_free(&kb->stems);
+    free(kb->by_first);
     free(kb->disclaimer);
     free(kb->fallback_text);
     free(kb->clarify_text);

@@ -145,7 +145,7 @@ static void check_example(lint *l, int self, const char *q, bool negative,
     snprintf(where, sizeof where, "intents.%s.%s[%d]", in->id,
              negative ? "negatives" : "examples", k);
     msfaqp_route rt;
-    if (msfaqp_route_run(kb, q, &rt, NULL)) {
+    if (msfaqp_route_run(kb, q, false, &rt, NULL)) {
         msfaqp_route_free(&rt);
         return;
     }

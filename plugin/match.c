@@ -7,7 +7,8 @@
  * its own patterns that match.  Scores turn into confidence as
  * 1 - 2^-score, so one group met is exactly the default threshold of 0.5.
  *
- * The choice is by tier first: a candidate of higher priority (safety 20,
+ * Concepts are settled lazily (see struct view).  The choice is by tier
+ * first: a candidate of higher priority (safety 20,
  * out-of-scope 10, answers and small talk 0) always wins, so no article
  * answer can pre-empt a safety reply.  Within the tier the highest score
  * wins; when the runner-up is an answer from another section and is
@@ -34,80 +35,120 @@ static bool competing(const msfaqp_intent *a, const msfaqp_intent *b)
            strcmp(a->resp->section, b->resp->section) != 0;
 }
 
-/* Which concepts the text holds: literal terms by word lookup, then the
- * patterns of the concepts not already present. */
-static void find_concepts(const msfaq_kb *kb, const msfaqp_text *t,
-                          pcre2_match_data *md, unsigned char *hit,
-                          bool *limit_hit)
+/* What is known of one text's concepts.  Literal terms are found up
+ * front (one pass over the words); a concept's patterns run only when an
+ * intent still in the running asks about that concept, so most questions
+ * run a fraction of the regexes. */
+enum { ABSENT = 0, PRESENT = 1, UNKNOWN = 2 };
+
+typedef struct view {
+    const msfaq_kb *kb;
+    const msfaqp_text *t;
+    unsigned char *hit;          /* ABSENT, PRESENT or UNKNOWN */
+    pcre2_match_data *md;
+    bool *limit_hit;
+} view;
+
+static void view_init(view *v, const msfaq_kb *kb, const msfaqp_text *t,
+                      unsigned char *hit, pcre2_match_data *md,
+                      bool *limit_hit)
 {
+    *v = (view){kb, t, hit, md, limit_hit};
     msfaqp_terms_scan(kb, t->norm, hit);
-    /* aliases refer to earlier concepts, so definition order settles
-     * them */
-    for (int c = 0; c < kb->n_concepts; c++) {
-        const msfaqp_concept *cp = &kb->concepts[c];
-        for (int k = 0; k < cp->n_aliases && !hit[c]; k++)
-            hit[c] = hit[cp->aliases[k]];
-        for (int k = 0; k < cp->n_codes && !hit[c]; k++) {
-            int rc = pcre2_match(cp->codes[k], (PCRE2_SPTR)t->norm, t->len,
-                                 0, 0, md, kb->mctx);
-            if (rc >= 0)
-                hit[c] = 1;
-            else if (rc != PCRE2_ERROR_NOMATCH)
-                *limit_hit = true;
-        }
-    }
+    for (int c = 0; c < kb->n_concepts; c++)
+        if (!hit[c] &&
+            (kb->concepts[c].n_codes || kb->concepts[c].n_aliases))
+            hit[c] = UNKNOWN;
 }
 
-/* Scores every intent; safety reads the whole message t, the others the
- * question sentences (focus) when there are any. */
-static void score_intents(const msfaq_kb *kb, const msfaqp_text *t,
-                          const msfaqp_text *focus, pcre2_match_data *md,
-                          msfaqp_match *m)
+static bool present(view *v, int c)
 {
-    int pat_at = 0;
+    if (v->hit[c] != UNKNOWN)
+        return v->hit[c] == PRESENT;
+    const msfaqp_concept *cp = &v->kb->concepts[c];
+    bool found = false;
+    /* aliases name earlier concepts, so this recursion ends */
+    for (int k = 0; k < cp->n_aliases && !found; k++)
+        found = present(v, cp->aliases[k]);
+    for (int k = 0; k < cp->n_codes && !found; k++) {
+        int rc = msfaqp_regex_run(v->kb, cp->codes[k], v->t->norm,
+                                  v->t->len, v->md);
+        if (rc >= 0)
+            found = true;
+        else if (rc != PCRE2_ERROR_NOMATCH)
+            *v->limit_hit = true;
+    }
+    v->hit[c] = found ? PRESENT : ABSENT;
+    return found;
+}
+
+static bool any_present(view *v, const int *concepts, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (present(v, concepts[k]))
+            return true;
+    return false;
+}
+
+/* Scores one intent: -1 when it is not a candidate.  With full set, every
+ * group, weight and pattern is looked at, for *partial (the evidence
+ * towards it, for suggestions and explain) and pattern_hit; without, the
+ * first missing group or veto ends the work. */
+static double score_intent(view *v, const msfaqp_intent *in, bool full,
+                           double *partial, unsigned char *pattern_hit)
+{
+    double score = 0;
+    bool missing = false, vetoed = false, pattern_matched = false;
+    for (int g = 0; g < in->n_all; g++) {
+        if (any_present(v, in->all[g].concepts, in->all[g].count))
+            score += 1.0;
+        else if ((missing = true) && !full)
+            return -1;
+    }
+    for (int k = 0; k < in->n_none && !vetoed; k++)
+        vetoed = present(v, in->none[k]);
+    if (vetoed && !full)
+        return -1;
+    for (int k = 0; k < in->n_any; k++)
+        if (present(v, in->any[k].concept))
+            score += in->any[k].weight;
+    for (int p = 0; p < in->n_patterns; p++) {
+        const msfaqp_pattern *P = &in->patterns[p];
+        bool hit;
+        if (P->alias >= 0) {
+            hit = present(v, P->alias);
+        } else {
+            int rc = msfaqp_regex_run(v->kb, P->code, v->t->norm, v->t->len,
+                                      v->md);
+            if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
+                *v->limit_hit = true;
+            hit = rc >= 0;
+        }
+        if (hit) {
+            pattern_hit[p] = 1;
+            score += P->weight;
+            pattern_matched = pattern_matched || P->weight > 0;
+        }
+    }
+    *partial = vetoed ? 0 : score;
+    if (vetoed || missing || (in->n_all == 0 && !pattern_matched))
+        return -1;
+    return score;
+}
+
+/* Scores every intent; safety reads the whole message, the others the
+ * question sentences when there are any (focus not NULL). */
+static void score_intents(const msfaq_kb *kb, view *whole, view *focus,
+                          bool full, msfaqp_match *m)
+{
+    unsigned char *pattern_hit = m->pattern_hit;
     memset(m->pattern_hit, 0, (size_t)m->n_patterns);
     for (int i = 0; i < kb->n_intents; i++) {
         const msfaqp_intent *in = &kb->intents[i];
-        /* safety listens to the whole message, the rest to the question */
-        bool whole = in->kind == MSFAQ_KIND_SAFETY || !focus;
-        const unsigned char *hit = whole ? m->concept_hit : m->focus_hit;
-        const msfaqp_text *txt = whole ? t : focus;
-        double score = 0, partial = 0;
-        bool vetoed = false, missing = false, pattern_matched = false;
-        for (int k = 0; k < in->n_none; k++)
-            if (hit[in->none[k]])
-                vetoed = true;
-        for (int g = 0; g < in->n_all; g++) {
-            bool held = false;
-            for (int k = 0; k < in->all[g].count; k++)
-                if (hit[in->all[g].concepts[k]])
-                    held = true;
-            if (held)
-                score += 1.0;
-            else
-                missing = true;
-        }
-        for (int k = 0; k < in->n_any; k++)
-            if (hit[in->any[k].concept])
-                score += in->any[k].weight;
-        for (int p = 0; p < in->n_patterns; p++, pat_at++) {
-            int rc = pcre2_match(in->patterns[p].code,
-                                 (PCRE2_SPTR)txt->norm, txt->len, 0, 0, md,
-                                 kb->mctx);
-            if (rc >= 0) {
-                m->pattern_hit[pat_at] = 1;
-                score += in->patterns[p].weight;
-                if (in->patterns[p].weight > 0)
-                    pattern_matched = true;
-            } else if (rc != PCRE2_ERROR_NOMATCH) {
-                m->limit_hit = true;
-            }
-        }
-        partial = score;
-        if (vetoed || missing || (in->n_all == 0 && !pattern_matched))
-            score = -1;
-        m->score[i] = score;
-        m->partial[i] = vetoed ? 0 : partial;
+        view *v = in->kind == MSFAQ_KIND_SAFETY || !focus ? whole : focus;
+        m->partial[i] = 0;
+        m->score[i] = score_intent(v, in, full, &m->partial[i], pattern_hit);
+        pattern_hit += in->n_patterns;
     }
 }
 
@@ -144,7 +185,7 @@ static void choose(const msfaq_kb *kb, msfaqp_match *m)
 }
 
 int msfaqp_match_run(const msfaq_kb *kb, const msfaqp_text *t,
-                     const msfaqp_text *focus, msfaqp_match *m,
+                     const msfaqp_text *focus, bool full, msfaqp_match *m,
                      msfaq_error *err)
 {
     memset(m, 0, sizeof *m);
@@ -167,23 +208,35 @@ int msfaqp_match_run(const msfaq_kb *kb, const msfaqp_text *t,
                          "out of memory");
         return MSFAQ_ENOMEM;
     }
-    find_concepts(kb, t, md, m->concept_hit, &m->limit_hit);
+    view whole, question;
+    view_init(&whole, kb, t, m->concept_hit, md, &m->limit_hit);
     m->focus_hit = m->concept_hit;
     if (focus) {
         m->focus_hit = m->concept_hit + nc;
-        find_concepts(kb, focus, md, m->focus_hit, &m->limit_hit);
+        view_init(&question, kb, focus, m->focus_hit, md, &m->limit_hit);
     }
-
-    score_intents(kb, t, focus, md, m);
-    choose(kb, m);
     m->focus_used = focus != NULL;
+    score_intents(kb, &whole, focus ? &question : NULL, full, m);
+    choose(kb, m);
     /* a question that says nothing alone ("What is it?") leans on the
      * sentences before it: read the whole message instead */
     if (focus && m->best < 0) {
-        score_intents(kb, t, NULL, md, m);
-        choose(kb, m);
-        m->focus_hit = m->concept_hit;
         m->focus_used = false;
+        m->focus_hit = m->concept_hit;
+        score_intents(kb, &whole, NULL, full, m);
+        choose(kb, m);
+    }
+    /* no reply: the suggestions need the evidence for every intent */
+    if (m->best < 0 && !full)
+        score_intents(kb, &whole, m->focus_used ? &question : NULL, true,
+                      m);
+    if (full) {
+        /* explain lists every concept: settle the ones never asked about */
+        for (int c = 0; c < kb->n_concepts; c++) {
+            present(&whole, c);
+            if (focus)
+                present(&question, c);
+        }
     }
     pcre2_match_data_free(md);
 

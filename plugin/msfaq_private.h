@@ -56,7 +56,8 @@ typedef struct msfaqp_termindex {
 /* A weighted regex over the normalised question, owned by an intent. */
 typedef struct msfaqp_pattern {
     char *source;        /* as written, before {concept} expansion */
-    pcre2_code *code;
+    pcre2_code *code;    /* NULL for an alias */
+    int alias;           /* exactly "{concept}": that concept's index */
     double weight;
 } msfaqp_pattern;
 
@@ -130,6 +131,8 @@ struct msfaq_kb {
     int n_rewrites;
     msfaqp_wordset vocab;        /* every word the KB knows */
     msfaqp_wordset targets;      /* words a typo may be corrected to */
+    const char **by_first;       /* targets grouped by first letter: */
+    size_t first_at[257];        /* by_first[first_at[c]..first_at[c+1]) */
     msfaqp_wordset stems;        /* prefix terms ("relaps"): any word they
                                     start is known, never "corrected" */
     double threshold;    /* minimum confidence for a reply */
@@ -184,6 +187,8 @@ MSFAQP_HIDDEN bool msfaqp_known(const msfaq_kb *kb, const char *w, size_t n);
  * into out and returns true, or returns false. */
 MSFAQP_HIDDEN bool msfaqp_split(const msfaq_kb *kb, const char *w, size_t n,
                                 char *out, size_t size);
+/* Groups the targets by first letter for msfaqp_correct(). */
+MSFAQP_HIDDEN int msfaqp_targets_index(msfaq_kb *kb);
 /* The unique closest target word within the edit budget, or NULL. */
 MSFAQP_HIDDEN const char *msfaqp_correct(const msfaq_kb *kb, const char *w,
                                          size_t len);
@@ -197,6 +202,12 @@ MSFAQP_HIDDEN void msfaqp_terms_scan(const msfaq_kb *kb, const char *norm,
                                      unsigned char *concept_hit);
 MSFAQP_HIDDEN void msfaqp_terms_free(msfaq_kb *kb);
 
+/* ---- kb_load.c helpers used by match.c */
+/* pcre2_match, through the JIT fast path when the code was JIT-compiled */
+MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb,
+                                   const pcre2_code *code, const char *s,
+                                   size_t len, pcre2_match_data *md);
+
 /* ---- match.c: concepts and intent scores for one normalised question */
 typedef struct msfaqp_score {
     int intent;
@@ -204,7 +215,9 @@ typedef struct msfaqp_score {
 } msfaqp_score;
 
 typedef struct msfaqp_match {
-    unsigned char *concept_hit;   /* n_concepts flags, whole message */
+    unsigned char *concept_hit;   /* per concept, whole message: 1 present,
+                                     0 absent, 2 never needed (not asked
+                                     with full) */
     unsigned char *focus_hit;     /* the same for the question sentences;
                                      == concept_hit when there is no focus */
     double *score;                /* n_intents; < 0: not a candidate */
@@ -223,10 +236,11 @@ typedef struct msfaqp_match {
 
 /* Safety intents read the whole message t (a decision mentioned in any
  * sentence counts); the others read the question sentences focus, or t
- * when focus is NULL. */
+ * when focus is NULL.  full: settle every concept and score every intent
+ * completely (for explain), instead of stopping early. */
 MSFAQP_HIDDEN int msfaqp_match_run(const msfaq_kb *kb,
                                    const msfaqp_text *t,
-                                   const msfaqp_text *focus,
+                                   const msfaqp_text *focus, bool full,
                                    msfaqp_match *m, msfaq_error *err);
 MSFAQP_HIDDEN void msfaqp_match_free(msfaqp_match *m);
 MSFAQP_HIDDEN double msfaqp_confidence(double score);
@@ -241,7 +255,8 @@ typedef struct msfaqp_route {
 /* Normalises q (already checked: UTF-8, length) and its focus, and
  * matches.  Free with msfaqp_route_free() whatever it returns. */
 MSFAQP_HIDDEN int msfaqp_route_run(const msfaq_kb *kb, const char *q,
-                                   msfaqp_route *rt, msfaq_error *err);
+                                   bool full, msfaqp_route *rt,
+                                   msfaq_error *err);
 MSFAQP_HIDDEN void msfaqp_route_free(msfaqp_route *rt);
 
 /* ---- kb_load.c */

@@ -134,30 +134,61 @@ int msfaqp_damerau(const char *a, size_t la, const char *b, size_t lb,
     return prev[lb];
 }
 
+int msfaqp_targets_index(msfaq_kb *kb)
+{
+    size_t n = kb->targets.n_words;
+    kb->by_first = malloc((n ? n : 1) * sizeof *kb->by_first);
+    if (!kb->by_first)
+        return -1;
+    size_t count[257] = {0};
+    for (size_t i = 0; i < n; i++)
+        count[(unsigned char)kb->targets.words[i][0] + 1]++;
+    for (int c = 1; c < 257; c++)
+        count[c] += count[c - 1];
+    memcpy(kb->first_at, count, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        const char *w = kb->targets.words[i];
+        kb->by_first[count[(unsigned char)w[0]]++] = w;
+    }
+    return 0;
+}
+
+/* Scans the targets starting with letter c (and, when second is not 0,
+ * having it as their second letter); keeps the closest. */
+static void scan(const msfaq_kb *kb, unsigned char c, char second,
+                 const char *w, size_t n, int budget, const char **best,
+                 int *best_d, bool *tie)
+{
+    for (size_t i = kb->first_at[c]; i < kb->first_at[c + 1]; i++) {
+        const char *t = kb->by_first[i];
+        if (*best == t || (second && t[1] != second))
+            continue;
+        size_t tn = strlen(t);
+        if ((tn > n ? tn - n : n - tn) > (size_t)budget)
+            continue;
+        int d = msfaqp_damerau(w, n, t, tn, *best_d);
+        if (d < *best_d) {
+            *best_d = d;
+            *best = t;
+            *tie = false;
+        } else if (d == *best_d && *best) {
+            *tie = true;
+        }
+    }
+}
+
 const char *msfaqp_correct(const msfaq_kb *kb, const char *w, size_t n)
 {
     int budget = n >= 9 ? 2 : 1;
     const char *best = NULL;
     int best_d = budget + 1;
     bool tie = false;
-    for (size_t i = 0; i < kb->targets.n_words; i++) {
-        const char *t = kb->targets.words[i];
-        size_t tn = strlen(t);
-        if (tn < 5 || (tn > n ? tn - n : n - tn) > (size_t)budget)
-            continue;
-        /* typos rarely touch the first letter; requiring it keeps the
-         * scan cheap and avoids far-fetched corrections */
-        if (t[0] != w[0] && !(n > 1 && t[0] == w[1] && t[1] == w[0]))
-            continue;
-        int d = msfaqp_damerau(w, n, t, tn, best_d);
-        if (d < best_d) {
-            best_d = d;
-            best = t;
-            tie = false;
-        } else if (d == best_d && best) {
-            tie = true;
-        }
-    }
+    /* typos rarely touch the first letter; requiring it (or a swap of the
+     * first two) keeps the scan short and avoids far-fetched corrections */
+    scan(kb, (unsigned char)w[0], 0, w, n, budget, &best, &best_d, &tie);
+    if (n > 1 && w[1] != w[0])
+        scan(kb, (unsigned char)w[1], w[0], w, n, budget, &best, &best_d,
+             &tie);
     return (best && !tie && best_d <= budget) ? best : NULL;
 }
 
