@@ -33,6 +33,7 @@ typedef struct loader {
     msfaq_error *err;
     const char *dir;       /* NULL: embedded */
     char path[512];        /* file being read, for messages */
+    char *raw;             /* its text, to place errors by JSON path */
 } loader;
 
 /* ------------------------------------------------------------ files */
@@ -115,7 +116,8 @@ static json_t *load_json(loader *ld, const char *name)
         return NULL;
     json_error_t je;
     json_t *root = json_loadb(data, size, JSON_REJECT_DUPLICATES, &je);
-    free(data);
+    free(ld->raw);
+    ld->raw = data;
     if (!root) {
         msfaqp_error_set(ld->err, MSFAQ_EJSON, ld->path, je.line,
                          je.column, (long)je.position, "%s", je.text);
@@ -132,11 +134,53 @@ static json_t *load_json(loader *ld, const char *name)
 
 /* ------------------------------------------------------ shape checks */
 
+/* Fails with code; the message starts with the JSON path where, and the
+ * position is where that path sits in the file (see json_pos.c).  where
+ * may carry notes in parentheses ("intents[3] (car_t)"): not part of the
+ * path. */
+static int fail(loader *ld, int code, long offset, const char *where,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(loader *ld, int code, long offset, const char *where,
+                const char *fmt, ...)
+{
+    char path[256], text[256];
+    size_t n = 0;
+    for (const char *w = where; *w && n < sizeof path - 1; w++) {
+        if (*w == ' ' && w[1] == '(') {      /* " (note)" */
+            const char *e = strchr(w, ')');
+            if (!e)
+                break;
+            w = e;
+            continue;
+        }
+        if (*w != '(')
+            path[n++] = *w;
+        else
+            break;                           /* "(top level)" */
+    }
+    path[n] = '\0';
+    int line = -1, col = -1;
+    long at = ld->raw ? msfaqp_json_path_offset(ld->raw, path) : -1;
+    if (at >= 0) {
+        line = 1;
+        col = 1;
+        for (long i = 0; i < at; i++, col++)
+            if (ld->raw[i] == '\n')
+                line++, col = 0;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    msfaqp_error_set(ld->err, code, ld->path, line, col,
+                     offset >= 0 ? offset : at, "%s: %s", where, text);
+    return code;
+}
+
 static int shape(loader *ld, const char *where, const char *what)
 {
-    msfaqp_error_set(ld->err, MSFAQ_ESCHEMA, ld->path, -1, -1, -1, "%s: %s",
-                     where, what);
-    return MSFAQ_ESCHEMA;
+    return fail(ld, MSFAQ_ESCHEMA, -1, where, "%s", what);
 }
 
 /* Rejects keys outside allowed (NULL-terminated). */
@@ -150,9 +194,9 @@ static int only_keys(loader *ld, json_t *obj, const char *where,
         while (*a && strcmp(*a, key) != 0)
             a++;
         if (!*a) {
-            char what[160];
-            snprintf(what, sizeof what, "unknown key \"%.100s\"", key);
-            return shape(ld, where, what);
+            char at[300];
+            snprintf(at, sizeof at, "%s.%s", where, key);
+            return fail(ld, MSFAQ_ESCHEMA, -1, at, "unknown key");
         }
     }
     return 0;
@@ -257,13 +301,10 @@ static int expand(loader *ld, const char *src, const char *where, sbuf *out)
                 e++;
             if (*e == '}') {
                 int c = find_concept(ld->kb, p + 1, (size_t)(e - p - 1));
-                if (c < 0) {
-                    msfaqp_error_set(ld->err, MSFAQ_EREF, ld->path, -1, -1,
-                                     (long)(p - src),
-                                     "%s: unknown concept {%.*s}", where,
-                                     (int)(e - p - 1), p + 1);
-                    return MSFAQ_EREF;
-                }
+                if (c < 0)
+                    return fail(ld, MSFAQ_EREF, (long)(p - src), where,
+                                "unknown concept {%.*s}", (int)(e - p - 1),
+                                p + 1);
                 sb_puts(out, "(?:");
                 sb_puts(out, ld->kb->concepts[c].source);
                 sb_puts(out, ")");
@@ -312,10 +353,9 @@ static pcre2_code *compile(loader *ld, const char *regex, const char *where,
         pcre2_get_error_message(ec, msg, sizeof msg);
         /* the offset is into the expanded regex; it equals the offset in
          * what the author wrote when the pattern has no {concept} */
-        msfaqp_error_set(ld->err, MSFAQ_EREGEX, ld->path, -1, -1, (long)off,
-                         "%s: regex \"%.60s\" does not compile at offset "
-                         "%zu: %s",
-                         where, as_written, (size_t)off, (char *)msg);
+        fail(ld, MSFAQ_EREGEX, (long)off, where,
+             "regex \"%.60s\" does not compile at offset %zu: %s",
+             as_written, (size_t)off, (char *)msg);
         return NULL;
     }
     /* JIT is an optimisation: where it is unavailable the interpreter
@@ -548,11 +588,9 @@ static int concept_ref(loader *ld, json_t *v, const char *where, int *out)
         return shape(ld, where, "must be a concept name");
     const char *name = json_string_value(v);
     int c = find_concept(ld->kb, name, strlen(name));
-    if (c < 0) {
-        msfaqp_error_set(ld->err, MSFAQ_EREF, ld->path, -1, -1, -1,
-                         "%s: unknown concept \"%.80s\"", where, name);
-        return MSFAQ_EREF;
-    }
+    if (c < 0)
+        return fail(ld, MSFAQ_EREF, -1, where, "unknown concept \"%.80s\"",
+                    name);
     *out = c;
     return 0;
 }
@@ -875,10 +913,11 @@ static int load_answers(loader *ld)
     }
     for (int i = 0; i < kb->n_headings; i++) {
         if (!article_has_line(kb->article, kb->headings[i])) {
-            msfaqp_error_set(ld->err, MSFAQ_EREF, ld->path, -1, -1, -1,
-                             "sections[%d]: \"%.80s\" is not a line of "
-                             F_ARTICLE, i, kb->headings[i]);
-            rc = MSFAQ_EREF;
+            char at[32];
+            snprintf(at, sizeof at, "sections[%d]", i);
+            rc = fail(ld, MSFAQ_EREF, -1, at,
+                      "\"%.80s\" is not a line of " F_ARTICLE,
+                      kb->headings[i]);
             goto out;
         }
     }
@@ -927,11 +966,11 @@ static int load_answers(loader *ld)
                 goto out;
             }
             if (!is_heading(kb, json_string_value(sec))) {
-                msfaqp_error_set(ld->err, MSFAQ_EREF, ld->path, -1, -1, -1,
-                                 "%s.section: \"%.80s\" is not in "
-                                 "\"sections\"", where,
-                                 json_string_value(sec));
-                rc = MSFAQ_EREF;
+                char at[240];
+                snprintf(at, sizeof at, "%s.section", where);
+                rc = fail(ld, MSFAQ_EREF, -1, at,
+                          "\"%.80s\" is not in \"sections\"",
+                          json_string_value(sec));
                 goto out;
             }
             re->section = msfaqp_strdup(json_string_value(sec));
@@ -960,17 +999,18 @@ static int load_answers(loader *ld)
             if (strcmp(kb->responses[k].id, in->response_id) == 0)
                 in->resp = &kb->responses[k];
         if (!in->resp) {
-            msfaqp_error_set(ld->err, MSFAQ_EREF, ld->path, -1, -1, -1,
-                             "responses: no response \"%.80s\" for intent "
-                             "\"%.80s\"", in->response_id, in->id);
-            rc = MSFAQ_EREF;
+            rc = fail(ld, MSFAQ_EREF, -1, "responses",
+                      "no response \"%.80s\" for intent \"%.80s\"",
+                      in->response_id, in->id);
             goto out;
         }
         if ((in->kind == MSFAQ_KIND_ANSWER) != (in->resp->section != NULL)) {
-            msfaqp_error_set(ld->err, MSFAQ_ESCHEMA, ld->path, -1, -1, -1,
-                             "responses.%.80s: intent \"%.80s\" is of kind "
+            char at[160];
+            snprintf(at, sizeof at, "responses.%s", in->resp->id);
+            rc = fail(ld, MSFAQ_ESCHEMA, -1, at,
+                             "intent \"%.80s\" is of kind "
                              "%s, so the response %s a section",
-                             in->resp->id, in->id,
+                             in->id,
                              msfaq_kind_name(in->kind),
                              in->kind == MSFAQ_KIND_ANSWER ? "needs"
                                                            : "cannot cite");
@@ -1137,6 +1177,8 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
             goto nomem;
         goto fail;
     }
+    free(ld.raw);
+    ld.raw = NULL;
     qsort(kb->rewrites, (size_t)kb->n_rewrites, sizeof *kb->rewrites,
           cmp_rewrite);
     if (build_vocab(kb, &term_words) || add_stem_targets(kb) ||
@@ -1154,6 +1196,7 @@ nomem:
     msfaqp_error_set(ld.err, MSFAQ_ENOMEM, ld.path[0] ? ld.path : NULL, -1,
                      -1, -1, "out of memory");
 fail:
+    free(ld.raw);
     msfaqp_wordset_free(&term_words);
     msfaq_kb_close(kb);
     return NULL;

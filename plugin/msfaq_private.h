@@ -202,6 +202,11 @@ MSFAQP_HIDDEN void msfaqp_terms_scan(const msfaq_kb *kb, const char *norm,
                                      unsigned char *concept_hit);
 MSFAQP_HIDDEN void msfaqp_terms_free(msfaq_kb *kb);
 
+/* ---- json_pos.c: byte offset of the value at a JSON path ("a.b[2]") in
+ * a JSON text, or -1 */
+MSFAQP_HIDDEN long msfaqp_json_path_offset(const char *text,
+                                           const char *path);
+
 /* ---- kb_load.c helpers used by match.c */
 /* pcre2_match, through the JIT fast path when the code was JIT-compiled */
 MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb,

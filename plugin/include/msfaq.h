@@ -72,10 +72,11 @@ enum msfaq_code {
 };
 
 /* An error, as a value.  file/line/column locate a bad KB file: line and
- * column are 1-based, or -1 when unknown (jansson keeps no positions for
- * values it has loaded, so shape errors name a JSON path in text instead).
- * offset is a byte offset in the file, or in the regular expression for
- * MSFAQ_EREGEX, or -1. */
+ * column are 1-based, or -1 when unknown (a file that cannot be read).
+ * Errors about a value's shape, a reference or a regex also name the
+ * value's JSON path in text ("intents[3].patterns[1]: ...") and place it
+ * at that value.  offset is a byte offset in the file, or in the regular
+ * expression for MSFAQ_EREGEX, or -1. */
 typedef struct msfaq_error {
     int code;          /* enum msfaq_code */
     int line;
