@@ -329,8 +329,11 @@ static int alias_of(const msfaq_kb *kb, const char *src)
 }
 
 int msfaqp_regex_run(const msfaq_kb *kb, const pcre2_code *code,
-                     const char *s, size_t len, pcre2_match_data *md)
+                     const char *needle, const char *s, size_t len,
+                     pcre2_match_data *md)
 {
+    if (needle && !strstr(s, needle))
+        return PCRE2_ERROR_NOMATCH;
     size_t jit = 0;
     /* the JIT entry skips the interpreter's option checks; match limits
      * still apply (the depth limit is an interpreter notion) */
@@ -501,8 +504,9 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
         msfaqp_concept *c = &kb->concepts[kb->n_concepts];
         c->name = msfaqp_strdup(key);
         c->codes = calloc(json_array_size(pats) + 1, sizeof *c->codes);
+        c->needles = calloc(json_array_size(pats) + 1, sizeof *c->needles);
         c->aliases = calloc(json_array_size(pats) + 1, sizeof *c->aliases);
-        if (!c->name || !c->codes || !c->aliases) {
+        if (!c->name || !c->codes || !c->needles || !c->aliases) {
             rc = MSFAQ_ENOMEM;
             goto out;
         }
@@ -563,7 +567,7 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
                 rc = MSFAQ_EREGEX;
                 goto out;
             } else {
-                c->n_codes++;
+                c->needles[c->n_codes++] = msfaqp_required_literal(one.p);
             }
             free(one.p);
         }
@@ -760,6 +764,7 @@ static int load_intent(loader *ld, json_t *o, int index, msfaqp_intent *in)
             return rc;
         }
         P->code = compile(ld, x.p, w, P->source);
+        P->needle = msfaqp_required_literal(x.p);
         free(x.p);
         if (!P->code)
             return MSFAQ_EREGEX;
@@ -1216,9 +1221,12 @@ void msfaq_kb_close(msfaq_kb *kb)
     for (int i = 0; i < kb->n_concepts; i++) {
         free(kb->concepts[i].name);
         free(kb->concepts[i].source);
-        for (int k = 0; k < kb->concepts[i].n_codes; k++)
+        for (int k = 0; k < kb->concepts[i].n_codes; k++) {
             pcre2_code_free(kb->concepts[i].codes[k]);
+            free(kb->concepts[i].needles[k]);
+        }
         free(kb->concepts[i].codes);
+        free(kb->concepts[i].needles);
         free(kb->concepts[i].aliases);
     }
     free(kb->concepts);
@@ -1233,6 +1241,7 @@ void msfaq_kb_close(msfaq_kb *kb)
         free(in->none);
         for (int p = 0; p < in->n_patterns; p++) {
             free(in->patterns[p].source);
+            free(in->patterns[p].needle);
             pcre2_code_free(in->patterns[p].code);
         }
         free(in->patterns);

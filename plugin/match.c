@@ -71,8 +71,8 @@ static bool present(view *v, int c)
     for (int k = 0; k < cp->n_aliases && !found; k++)
         found = present(v, cp->aliases[k]);
     for (int k = 0; k < cp->n_codes && !found; k++) {
-        int rc = msfaqp_regex_run(v->kb, cp->codes[k], v->t->norm,
-                                  v->t->len, v->md);
+        int rc = msfaqp_regex_run(v->kb, cp->codes[k], cp->needles[k],
+                                  v->t->norm, v->t->len, v->md);
         if (rc >= 0)
             found = true;
         else if (rc != PCRE2_ERROR_NOMATCH)
@@ -118,8 +118,8 @@ static double score_intent(view *v, const msfaqp_intent *in, bool full,
         if (P->alias >= 0) {
             hit = present(v, P->alias);
         } else {
-            int rc = msfaqp_regex_run(v->kb, P->code, v->t->norm, v->t->len,
-                                      v->md);
+            int rc = msfaqp_regex_run(v->kb, P->code, P->needle, v->t->norm,
+                                      v->t->len, v->md);
             if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
                 *v->limit_hit = true;
             hit = rc >= 0;

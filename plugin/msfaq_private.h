@@ -32,6 +32,7 @@ typedef struct msfaqp_concept {
     char *source;        /* terms and patterns as one regex: what {name}
                             expands to in other patterns, and explain */
     pcre2_code **codes;  /* its patterns, each compiled alone */
+    char **needles;      /* per code: text every match holds, or NULL */
     int n_codes;
     int *aliases;        /* patterns that are exactly "{other}": present */
     int n_aliases;       /* whenever that earlier concept is */
@@ -57,6 +58,7 @@ typedef struct msfaqp_termindex {
 typedef struct msfaqp_pattern {
     char *source;        /* as written, before {concept} expansion */
     pcre2_code *code;    /* NULL for an alias */
+    char *needle;        /* text every match holds, or NULL */
     int alias;           /* exactly "{concept}": that concept's index */
     double weight;
 } msfaqp_pattern;
@@ -207,10 +209,16 @@ MSFAQP_HIDDEN void msfaqp_terms_free(msfaq_kb *kb);
 MSFAQP_HIDDEN long msfaqp_json_path_offset(const char *text,
                                            const char *path);
 
+/* ---- prefilter.c: a literal that every match of the regex contains
+ * (new string), or NULL when there is no such guarantee */
+MSFAQP_HIDDEN char *msfaqp_required_literal(const char *regex);
+
 /* ---- kb_load.c helpers used by match.c */
-/* pcre2_match, through the JIT fast path when the code was JIT-compiled */
+/* pcre2_match, through the JIT fast path when the code was JIT-compiled;
+ * PCRE2_ERROR_NOMATCH at once when needle (may be NULL) is not in s */
 MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb,
-                                   const pcre2_code *code, const char *s,
+                                   const pcre2_code *code,
+                                   const char *needle, const char *s,
                                    size_t len, pcre2_match_data *md);
 
 /* ---- match.c: concepts and intent scores for one normalised question */
