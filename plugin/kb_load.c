@@ -255,42 +255,15 @@ static int find_concept(const msfaq_kb *kb, const char *name, size_t n)
 
 /* ------------------------------------------------------------- regex */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
 
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 128;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 
 /* Expands {concept} references into (?:regex of that concept).  Braces
  * that do not hold a plain name ({2,3}) are left for PCRE2. */
-static int expand(loader *ld, const char *src, const char *where, sbuf *out)
+static int expand(loader *ld, const char *src, const char *where, msfaqp_buf *out)
 {
     for (const char *p = src; *p;) {
         if (*p == '\\' && p[1]) {
-            sb_put(out, p, 2);
+            msfaqp_buf_put(out, p, 2);
             p += 2;
             continue;
         }
@@ -305,14 +278,14 @@ static int expand(loader *ld, const char *src, const char *where, sbuf *out)
                     return fail(ld, MSFAQ_EREF, (long)(p - src), where,
                                 "unknown concept {%.*s}", (int)(e - p - 1),
                                 p + 1);
-                sb_puts(out, "(?:");
-                sb_puts(out, ld->kb->concepts[c].source);
-                sb_puts(out, ")");
+                msfaqp_buf_puts(out, "(?:");
+                msfaqp_buf_puts(out, ld->kb->concepts[c].source);
+                msfaqp_buf_puts(out, ")");
                 p = e + 1;
                 continue;
             }
         }
-        sb_put(out, p, 1);
+        msfaqp_buf_put(out, p, 1);
         p++;
     }
     return out->oom ? MSFAQ_ENOMEM : 0;
@@ -371,7 +344,7 @@ static pcre2_code *compile(loader *ld, const char *regex, const char *where,
  * prefix ("relaps*"); every other word of three letters or more may take a
  * plural s or es (not "i", which would match "is"). */
 static int term_regex(loader *ld, const char *term, const char *where,
-                      sbuf *out, msfaqp_wordset *words)
+                      msfaqp_buf *out, msfaqp_wordset *words)
 {
     const char *p = term;
     bool first = true;
@@ -391,8 +364,8 @@ static int term_regex(loader *ld, const char *term, const char *where,
         if (e == p)
             return shape(ld, where, "a * must follow letters");
         if (!first)
-            sb_puts(out, " ");
-        sb_put(out, p, (size_t)(e - p));
+            msfaqp_buf_puts(out, " ");
+        msfaqp_buf_put(out, p, (size_t)(e - p));
         /* whole words join the vocabulary; a prefix ("relaps") is no word
          * and would tie with the words it starts in the typo corrector */
         if (msfaqp_wordset_add(*e == '*' ? &ld->kb->stems : words, p,
@@ -402,12 +375,12 @@ static int term_regex(loader *ld, const char *term, const char *where,
             if (e - p < 3)
                 return shape(ld, where, "a prefix needs three letters "
                                         "or more");
-            sb_puts(out, "[a-z0-9]*");
+            msfaqp_buf_puts(out, "[a-z0-9]*");
             e++;
             if (*e && *e != ' ')
                 return shape(ld, where, "a * must end a word");
         } else if (e - p >= 3) {
-            sb_puts(out, "(?:s|es)?");
+            msfaqp_buf_puts(out, "(?:s|es)?");
         }
         first = false;
         p = e;
@@ -511,11 +484,11 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
             goto out;
         }
         int self = kb->n_concepts++;
-        sbuf re = {0};
+        msfaqp_buf re = {0};
         size_t idx;
         json_t *t;
         if (json_array_size(terms)) {
-            sb_puts(&re, "\\b(?:");
+            msfaqp_buf_puts(&re, "\\b(?:");
             json_array_foreach(terms, idx, t) {
                 char w[240];
                 snprintf(w, sizeof w, "%s.terms[%zu]", where, idx);
@@ -525,7 +498,7 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
                     goto out;
                 }
                 if (idx)
-                    sb_puts(&re, "|");
+                    msfaqp_buf_puts(&re, "|");
                 if ((rc = term_regex(ld, json_string_value(t), w, &re,
                                      term_words)) ||
                     (rc = msfaqp_terms_add(kb, json_string_value(t),
@@ -534,7 +507,7 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
                     goto out;
                 }
             }
-            sb_puts(&re, ")\\b");
+            msfaqp_buf_puts(&re, ")\\b");
         }
         json_array_foreach(pats, idx, t) {
             char w[240];
@@ -545,17 +518,17 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
                 goto out;
             }
             const char *src = json_string_value(t);
-            sbuf one = {0};
+            msfaqp_buf one = {0};
             if ((rc = expand(ld, src, w, &one))) {
                 free(one.p);
                 free(re.p);
                 goto out;
             }
             if (re.len)
-                sb_puts(&re, "|");
-            sb_puts(&re, "(?:");
-            sb_puts(&re, one.p);
-            sb_puts(&re, ")");
+                msfaqp_buf_puts(&re, "|");
+            msfaqp_buf_puts(&re, "(?:");
+            msfaqp_buf_puts(&re, one.p);
+            msfaqp_buf_puts(&re, ")");
             /* exactly "{other}": present whenever that concept is, no
              * regex run needed */
             int alias = alias_of(kb, src);
@@ -758,7 +731,7 @@ static int load_intent(loader *ld, json_t *o, int index, msfaqp_intent *in)
         /* exactly "{concept}": the concept's presence, no regex run */
         if ((P->alias = alias_of(ld->kb, P->source)) >= 0)
             continue;
-        sbuf x = {0};
+        msfaqp_buf x = {0};
         if ((rc = expand(ld, P->source, w, &x))) {
             free(x.p);
             return rc;

@@ -286,6 +286,16 @@ typedef struct msfaqp_embedded_file {
 extern MSFAQP_HIDDEN const msfaqp_embedded_file msfaqp_embedded_kb[];
 extern MSFAQP_HIDDEN const size_t msfaqp_embedded_kb_count;
 
+/* ---- buf.c: a growing string; oom is sticky (check once at the end) */
+typedef struct msfaqp_buf {
+    char *p;             /* NUL-terminated once anything was put */
+    size_t len, cap;
+    bool oom;
+} msfaqp_buf;
+MSFAQP_HIDDEN void msfaqp_buf_put(msfaqp_buf *b, const char *s, size_t n);
+MSFAQP_HIDDEN void msfaqp_buf_puts(msfaqp_buf *b, const char *s);
+MSFAQP_HIDDEN size_t msfaqp_hash(const char *w, size_t n);
+
 /* ---- util */
 MSFAQP_HIDDEN char *msfaqp_strdup(const char *s);
 MSFAQP_HIDDEN char *msfaqp_strndup(const char *s, size_t n);

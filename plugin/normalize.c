@@ -62,35 +62,20 @@ static const char latin1_fold[64] =
     "aaaaaaaceeeeiiii" "dnooooo\0ouuuuyts"
     "aaaaaaaceeeeiiii" "dnooooo\0ouuuuyty";
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
-static int buf_put(buf *b, const char *s, size_t n)
+/* Append one word, with a separating space when needed. */
+static int put_word(msfaqp_buf *b, const char *w, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
+    if (b->len)
+        msfaqp_buf_put(b, " ", 1);
+    msfaqp_buf_put(b, w, n);
+    return b->oom ? -1 : 0;
 }
 
-/* Append one word, with a separating space when needed. */
-static int put_word(buf *b, const char *w, size_t n)
+/* msfaqp_buf_put, as 0 or -1 for out of memory */
+static int buf_put(msfaqp_buf *b, const char *s, size_t n)
 {
-    if (b->len && buf_put(b, " ", 1))
-        return -1;
-    return buf_put(b, w, n);
+    msfaqp_buf_put(b, s, n);
+    return b->oom ? -1 : 0;
 }
 
 static bool is_mention_char(unsigned char c)
@@ -101,7 +86,7 @@ static bool is_mention_char(unsigned char c)
 }
 
 /* Pass 1: bytes -> lowercase ASCII words split by single spaces. */
-static int fold(const char *q, buf *out)
+static int fold(const char *q, msfaqp_buf *out)
 {
     const unsigned char *p = (const unsigned char *)q;
     bool in_word = false;
@@ -202,7 +187,7 @@ static bool all_letters(const char *w, size_t n)
 
 int msfaqp_normalize(const msfaq_kb *kb, const char *q, msfaqp_text *t)
 {
-    buf folded = {0}, raw = {0}, norm = {0}, fixes = {0};
+    msfaqp_buf folded = {0}, raw = {0}, norm = {0}, fixes = {0};
     memset(t, 0, sizeof *t);
     if (fold(q, &folded))
         goto nomem;

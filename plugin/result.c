@@ -38,62 +38,32 @@ void msfaq_result_free(msfaq_result *r)
     free(r);
 }
 
-/* A growing string for the JSON line. */
-typedef struct out {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} out;
-
-static void put(out *o, const char *s, size_t n)
-{
-    if (o->oom)
-        return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 1024;
-        while (o->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(o->p, cap);
-        if (!p) {
-            o->oom = true;
-            return;
-        }
-        o->p = p;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-    o->p[o->len] = '\0';
-}
-
-static void puts_(out *o, const char *s) { put(o, s, strlen(s)); }
-
 /* A JSON string: the text is valid UTF-8 (checked on the way in, or ours),
  * so only quotes, backslashes and control characters need escaping. */
-static void put_string(out *o, const char *s)
+static void put_string(msfaqp_buf *o, const char *s)
 {
-    put(o, "\"", 1);
+    msfaqp_buf_put(o, "\"", 1);
     const char *run = s;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        put(o, run, (size_t)(s - run));
+        msfaqp_buf_put(o, run, (size_t)(s - run));
         char esc[8];
         switch (c) {
-        case '"': puts_(o, "\\\""); break;
-        case '\\': puts_(o, "\\\\"); break;
-        case '\n': puts_(o, "\\n"); break;
-        case '\t': puts_(o, "\\t"); break;
-        case '\r': puts_(o, "\\r"); break;
+        case '"': msfaqp_buf_puts(o, "\\\""); break;
+        case '\\': msfaqp_buf_puts(o, "\\\\"); break;
+        case '\n': msfaqp_buf_puts(o, "\\n"); break;
+        case '\t': msfaqp_buf_puts(o, "\\t"); break;
+        case '\r': msfaqp_buf_puts(o, "\\r"); break;
         default:
             snprintf(esc, sizeof esc, "\\u%04x", c);
-            puts_(o, esc);
+            msfaqp_buf_puts(o, esc);
         }
         run = s + 1;
     }
-    put(o, run, (size_t)(s - run));
-    put(o, "\"", 1);
+    msfaqp_buf_put(o, run, (size_t)(s - run));
+    msfaqp_buf_put(o, "\"", 1);
 }
 
 /* Fills r->json from the other fields, written directly (this runs for
@@ -101,38 +71,38 @@ static void put_string(out *o, const char *s)
  * Returns 0 or MSFAQ_ENOMEM. */
 int msfaqp_result_finish(msfaq_result *r, json_t *explain)
 {
-    out o = {0};
+    msfaqp_buf o = {0};
     char num[32];
-    puts_(&o, "{\"kind\":");
+    msfaqp_buf_puts(&o, "{\"kind\":");
     put_string(&o, msfaq_kind_name(r->kind));
-    puts_(&o, ",\"intent\":");
+    msfaqp_buf_puts(&o, ",\"intent\":");
     put_string(&o, r->intent);
     snprintf(num, sizeof num, ",\"confidence\":%.4f", r->confidence);
-    puts_(&o, num);
-    puts_(&o, ",\"section\":");
+    msfaqp_buf_puts(&o, num);
+    msfaqp_buf_puts(&o, ",\"section\":");
     if (r->section)
         put_string(&o, r->section);
     else
-        puts_(&o, "null");
-    puts_(&o, ",\"answer\":");
+        msfaqp_buf_puts(&o, "null");
+    msfaqp_buf_puts(&o, ",\"answer\":");
     put_string(&o, r->answer);
-    puts_(&o, ",\"follow_ups\":[");
+    msfaqp_buf_puts(&o, ",\"follow_ups\":[");
     for (size_t i = 0; i < r->n_follow_ups; i++) {
         if (i)
-            puts_(&o, ",");
+            msfaqp_buf_puts(&o, ",");
         put_string(&o, r->follow_ups[i]);
     }
-    puts_(&o, "]");
+    msfaqp_buf_puts(&o, "]");
     if (explain) {
         r->explain = json_dumps(explain, JSON_COMPACT | JSON_REAL_PRECISION(4));
         if (!r->explain) {
             free(o.p);
             return MSFAQ_ENOMEM;
         }
-        puts_(&o, ",\"explain\":");
-        puts_(&o, r->explain);
+        msfaqp_buf_puts(&o, ",\"explain\":");
+        msfaqp_buf_puts(&o, r->explain);
     }
-    puts_(&o, "}");
+    msfaqp_buf_puts(&o, "}");
     if (o.oom) {
         free(o.p);
         return MSFAQ_ENOMEM;

@@ -15,14 +15,6 @@
 
 #include "msfaq_private.h"
 
-static size_t hash(const char *w, size_t n)
-{
-    size_t h = 2166136261u;                /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)w[i]) * 16777619u;
-    return h;
-}
-
 static int grow(msfaqp_wordset *s)
 {
     size_t cap = s->cap ? s->cap * 2 : 256;
@@ -33,7 +25,7 @@ static int grow(msfaqp_wordset *s)
         char *w = s->slots[i];
         if (!w)
             continue;
-        size_t j = hash(w, strlen(w)) & (cap - 1);
+        size_t j = msfaqp_hash(w, strlen(w)) & (cap - 1);
         while (slots[j])
             j = (j + 1) & (cap - 1);
         slots[j] = w;
@@ -48,7 +40,7 @@ bool msfaqp_wordset_has(const msfaqp_wordset *s, const char *w, size_t n)
 {
     if (!s->cap)
         return false;
-    size_t j = hash(w, n) & (s->cap - 1);
+    size_t j = msfaqp_hash(w, n) & (s->cap - 1);
     while (s->slots[j]) {
         const char *x = s->slots[j];
         if (strncmp(x, w, n) == 0 && x[n] == '\0')
@@ -72,7 +64,7 @@ int msfaqp_wordset_add(msfaqp_wordset *s, const char *w, size_t n)
     char *copy = msfaqp_strndup(w, n);
     if (!copy)
         return -1;
-    size_t j = hash(w, n) & (s->cap - 1);
+    size_t j = msfaqp_hash(w, n) & (s->cap - 1);
     while (s->slots[j])
         j = (j + 1) & (s->cap - 1);
     s->slots[j] = copy;

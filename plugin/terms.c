@@ -18,18 +18,10 @@
 
 #include "msfaq_private.h"
 
-static size_t hash(const char *w, size_t n)
-{
-    size_t h = 2166136261u;                /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)w[i]) * 16777619u;
-    return h;
-}
-
 /* Slot of key w[0..n): its own, or the empty one where it would go. */
 static size_t slot(const msfaqp_termindex *ix, const char *w, size_t n)
 {
-    size_t j = hash(w, n) & (ix->cap - 1);
+    size_t j = msfaqp_hash(w, n) & (ix->cap - 1);
     while (ix->keys[j] &&
            !(strncmp(ix->keys[j], w, n) == 0 && ix->keys[j][n] == '\0'))
         j = (j + 1) & (ix->cap - 1);
