@@ -301,19 +301,37 @@ static int alias_of(const msfaq_kb *kb, const char *src)
     return find_concept(kb, src + 1, n - 2);
 }
 
-int msfaqp_regex_run(const msfaq_kb *kb, const pcre2_code *code,
-                     const char *needle, const char *s, size_t len,
-                     pcre2_match_data *md)
+int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
+                     const char *s, size_t len, pcre2_match_data *md)
 {
-    if (needle && !strstr(s, needle))
+    if (r->needle && !strstr(s, r->needle))
         return PCRE2_ERROR_NOMATCH;
-    size_t jit = 0;
-    /* the JIT entry skips the interpreter's option checks; match limits
-     * still apply (the depth limit is an interpreter notion) */
-    if (pcre2_pattern_info(code, PCRE2_INFO_JITSIZE, &jit) == 0 && jit)
-        return pcre2_jit_match(code, (PCRE2_SPTR)s, len, 0, 0, md,
+    int jit = atomic_load_explicit(&r->jit, memory_order_acquire);
+    msfaqp_regex *w = (msfaqp_regex *)r;
+    if (jit == 0 && atomic_fetch_add_explicit(&w->runs, 1,
+                                              memory_order_relaxed) <
+                        MSFAQP_JIT_AFTER)
+        return pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, 0, md, kb->mctx);
+    if (jit == 0) {
+        /* the KB is shared and otherwise immutable: one thread compiles
+         * the JIT code while others wait, and publishes it with a release
+         * store; until then everyone interprets the same code, which
+         * PCRE2 allows from many threads */
+        pthread_mutex_lock((pthread_mutex_t *)&kb->jit_lock);
+        jit = atomic_load_explicit(&w->jit, memory_order_relaxed);
+        if (jit == 0) {
+            jit = pcre2_jit_compile(w->code, PCRE2_JIT_COMPLETE) == 0 ? 1
+                                                                       : 2;
+            atomic_store_explicit(&w->jit, jit, memory_order_release);
+        }
+        pthread_mutex_unlock((pthread_mutex_t *)&kb->jit_lock);
+    }
+    /* the JIT entry skips the interpreter's option checks; the match limit
+     * still applies (the depth limit is an interpreter notion) */
+    if (jit == 1)
+        return pcre2_jit_match(r->code, (PCRE2_SPTR)s, len, 0, 0, md,
                                kb->mctx);
-    return pcre2_match(code, (PCRE2_SPTR)s, len, 0, 0, md, kb->mctx);
+    return pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, 0, md, kb->mctx);
 }
 
 static pcre2_code *compile(loader *ld, const char *regex, const char *where,
@@ -334,9 +352,7 @@ static pcre2_code *compile(loader *ld, const char *regex, const char *where,
              as_written, (size_t)off, (char *)msg);
         return NULL;
     }
-    /* JIT is an optimisation: where it is unavailable the interpreter
-     * gives the same answers, so a failure here is not an error. */
-    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    /* JIT-compiled on first use: see msfaqp_regex_run() */
     return code;
 }
 
@@ -476,10 +492,9 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
         }
         msfaqp_concept *c = &kb->concepts[kb->n_concepts];
         c->name = msfaqp_strdup(key);
-        c->codes = calloc(json_array_size(pats) + 1, sizeof *c->codes);
-        c->needles = calloc(json_array_size(pats) + 1, sizeof *c->needles);
+        c->regexes = calloc(json_array_size(pats) + 1, sizeof *c->regexes);
         c->aliases = calloc(json_array_size(pats) + 1, sizeof *c->aliases);
-        if (!c->name || !c->codes || !c->needles || !c->aliases) {
+        if (!c->name || !c->regexes || !c->aliases) {
             rc = MSFAQ_ENOMEM;
             goto out;
         }
@@ -534,13 +549,15 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
             int alias = alias_of(kb, src);
             if (alias >= 0) {
                 c->aliases[c->n_aliases++] = alias;
-            } else if (!(c->codes[c->n_codes] = compile(ld, one.p, w, src))) {
+            } else if (!(c->regexes[c->n_regexes].code =
+                             compile(ld, one.p, w, src))) {
                 free(one.p);
                 free(re.p);
                 rc = MSFAQ_EREGEX;
                 goto out;
             } else {
-                c->needles[c->n_codes++] = msfaqp_required_literal(one.p);
+                c->regexes[c->n_regexes++].needle =
+                    msfaqp_required_literal(one.p);
             }
             free(one.p);
         }
@@ -736,10 +753,10 @@ static int load_intent(loader *ld, json_t *o, int index, msfaqp_intent *in)
             free(x.p);
             return rc;
         }
-        P->code = compile(ld, x.p, w, P->source);
-        P->needle = msfaqp_required_literal(x.p);
+        P->re.code = compile(ld, x.p, w, P->source);
+        P->re.needle = msfaqp_required_literal(x.p);
         free(x.p);
-        if (!P->code)
+        if (!P->re.code)
             return MSFAQ_EREGEX;
     }
     if (in->n_all == 0 && in->n_patterns == 0)
@@ -1136,6 +1153,7 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
     if (!kb)
         goto nomem;
     ld.kb = kb;
+    pthread_mutex_init(&kb->jit_lock, NULL);
     kb->source = msfaqp_strdup(dir ? dir : "embedded");
     if (!kb->source)
         goto nomem;
@@ -1194,12 +1212,11 @@ void msfaq_kb_close(msfaq_kb *kb)
     for (int i = 0; i < kb->n_concepts; i++) {
         free(kb->concepts[i].name);
         free(kb->concepts[i].source);
-        for (int k = 0; k < kb->concepts[i].n_codes; k++) {
-            pcre2_code_free(kb->concepts[i].codes[k]);
-            free(kb->concepts[i].needles[k]);
+        for (int k = 0; k < kb->concepts[i].n_regexes; k++) {
+            pcre2_code_free(kb->concepts[i].regexes[k].code);
+            free(kb->concepts[i].regexes[k].needle);
         }
-        free(kb->concepts[i].codes);
-        free(kb->concepts[i].needles);
+        free(kb->concepts[i].regexes);
         free(kb->concepts[i].aliases);
     }
     free(kb->concepts);
@@ -1214,8 +1231,8 @@ void msfaq_kb_close(msfaq_kb *kb)
         free(in->none);
         for (int p = 0; p < in->n_patterns; p++) {
             free(in->patterns[p].source);
-            free(in->patterns[p].needle);
-            pcre2_code_free(in->patterns[p].code);
+            free(in->patterns[p].re.needle);
+            pcre2_code_free(in->patterns[p].re.code);
         }
         free(in->patterns);
         free_strings(in->examples, in->n_examples);
@@ -1248,6 +1265,7 @@ void msfaq_kb_close(msfaq_kb *kb)
     free(kb->article);
     free_strings(kb->headings, kb->n_headings);
     pcre2_match_context_free(kb->mctx);
+    pthread_mutex_destroy(&kb->jit_lock);
     free(kb->source);
     free(kb);
 }

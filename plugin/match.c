@@ -57,7 +57,7 @@ static void view_init(view *v, const msfaq_kb *kb, const msfaqp_text *t,
     msfaqp_terms_scan(kb, t->norm, hit);
     for (int c = 0; c < kb->n_concepts; c++)
         if (!hit[c] &&
-            (kb->concepts[c].n_codes || kb->concepts[c].n_aliases))
+            (kb->concepts[c].n_regexes || kb->concepts[c].n_aliases))
             hit[c] = UNKNOWN;
 }
 
@@ -70,9 +70,9 @@ static bool present(view *v, int c)
     /* aliases name earlier concepts, so this recursion ends */
     for (int k = 0; k < cp->n_aliases && !found; k++)
         found = present(v, cp->aliases[k]);
-    for (int k = 0; k < cp->n_codes && !found; k++) {
-        int rc = msfaqp_regex_run(v->kb, cp->codes[k], cp->needles[k],
-                                  v->t->norm, v->t->len, v->md);
+    for (int k = 0; k < cp->n_regexes && !found; k++) {
+        int rc = msfaqp_regex_run(v->kb, &cp->regexes[k], v->t->norm,
+                                  v->t->len, v->md);
         if (rc >= 0)
             found = true;
         else if (rc != PCRE2_ERROR_NOMATCH)
@@ -118,8 +118,8 @@ static double score_intent(view *v, const msfaqp_intent *in, bool full,
         if (P->alias >= 0) {
             hit = present(v, P->alias);
         } else {
-            int rc = msfaqp_regex_run(v->kb, P->code, P->needle, v->t->norm,
-                                      v->t->len, v->md);
+            int rc = msfaqp_regex_run(v->kb, &P->re, v->t->norm, v->t->len,
+                                      v->md);
             if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
                 *v->limit_hit = true;
             hit = rc >= 0;

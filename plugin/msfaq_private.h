@@ -10,7 +10,9 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "msfaq.h"
@@ -24,6 +26,21 @@
 #define MSFAQP_MAX_CONCEPTS 1024
 #define MSFAQP_MAX_TOP 5           /* intents listed in explain/suggest */
 
+/* A compiled regex with its literal prefilter.  JIT compilation is
+ * tiered: JIT-compiling costs as much as hundreds of interpreted runs, so a
+ * regex is interpreted for its first MSFAQP_JIT_AFTER runs (a one-question
+ * "msfaq ask" never pays for JIT) and JIT-compiled once it proves busy.
+ * jit goes 0 -> 1 (JIT code ready) or 2 (JIT unavailable) once, under
+ * kb->jit_lock: the one thing about an open KB that changes; see
+ * msfaqp_regex_run(). */
+#define MSFAQP_JIT_AFTER 16
+typedef struct msfaqp_regex {
+    pcre2_code *code;
+    char *needle;        /* text every match holds, or NULL */
+    atomic_int jit;
+    atomic_int runs;     /* interpreted runs so far, while jit is 0 */
+} msfaqp_regex;
+
 /* A named, reusable piece of meaning: CAR-T, "side effects", "my doctor".
  * Its literal terms are found through the KB's term index (terms.c); its
  * regex patterns, if any, are compiled into one PCRE2 code. */
@@ -31,9 +48,8 @@ typedef struct msfaqp_concept {
     char *name;
     char *source;        /* terms and patterns as one regex: what {name}
                             expands to in other patterns, and explain */
-    pcre2_code **codes;  /* its patterns, each compiled alone */
-    char **needles;      /* per code: text every match holds, or NULL */
-    int n_codes;
+    msfaqp_regex *regexes;   /* its patterns, each compiled alone */
+    int n_regexes;
     int *aliases;        /* patterns that are exactly "{other}": present */
     int n_aliases;       /* whenever that earlier concept is */
 } msfaqp_concept;
@@ -57,8 +73,7 @@ typedef struct msfaqp_termindex {
 /* A weighted regex over the normalised question, owned by an intent. */
 typedef struct msfaqp_pattern {
     char *source;        /* as written, before {concept} expansion */
-    pcre2_code *code;    /* NULL for an alias */
-    char *needle;        /* text every match holds, or NULL */
+    msfaqp_regex re;     /* re.code is NULL for an alias */
     int alias;           /* exactly "{concept}": that concept's index */
     double weight;
 } msfaqp_pattern;
@@ -148,6 +163,7 @@ struct msfaq_kb {
     char **headings;     /* section headings found in the article */
     int n_headings;
     pcre2_match_context *mctx;   /* limits; read-only once built */
+    pthread_mutex_t jit_lock;    /* serialises first-use JIT compiles */
 };
 
 /* ---- error.c */
@@ -214,12 +230,11 @@ MSFAQP_HIDDEN long msfaqp_json_path_offset(const char *text,
 MSFAQP_HIDDEN char *msfaqp_required_literal(const char *regex);
 
 /* ---- kb_load.c helpers used by match.c */
-/* pcre2_match, through the JIT fast path when the code was JIT-compiled;
- * PCRE2_ERROR_NOMATCH at once when needle (may be NULL) is not in s */
-MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb,
-                                   const pcre2_code *code,
-                                   const char *needle, const char *s,
-                                   size_t len, pcre2_match_data *md);
+/* Matches r against s: PCRE2_ERROR_NOMATCH at once when r's needle is
+ * not in s; else JIT-compiles r on first use and runs it.  Thread-safe. */
+MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
+                                   const char *s, size_t len,
+                                   pcre2_match_data *md);
 
 /* ---- match.c: concepts and intent scores for one normalised question */
 typedef struct msfaqp_score {

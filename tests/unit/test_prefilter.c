@@ -59,12 +59,11 @@ static void test_needles_hold_on_the_shipped_kb(void **state)
             assert_int_equal(msfaqp_normalize(kb, in->examples[e], &t), 0);
             for (int c = 0; c < kb->n_concepts; c++) {
                 const msfaqp_concept *cp = &kb->concepts[c];
-                for (int k = 0; k < cp->n_codes; k++) {
-                    int plain = pcre2_match(cp->codes[k],
+                for (int k = 0; k < cp->n_regexes; k++) {
+                    int plain = pcre2_match(cp->regexes[k].code,
                                             (PCRE2_SPTR)t.norm, t.len, 0, 0,
                                             md, NULL);
-                    int fast = msfaqp_regex_run(kb, cp->codes[k],
-                                                cp->needles[k], t.norm,
+                    int fast = msfaqp_regex_run(kb, &cp->regexes[k], t.norm,
                                                 t.len, md);
                     assert_int_equal(plain >= 0, fast >= 0);
                     checked++;
