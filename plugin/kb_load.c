@@ -119,8 +119,11 @@ static json_t *load_json(loader *ld, const char *name)
     free(ld->raw);
     ld->raw = data;
     if (!root) {
+        /* jansson says column 0 for an error at a line's start; ours are
+         * 1-based */
         msfaqp_error_set(ld->err, MSFAQ_EJSON, ld->path, je.line,
-                         je.column, (long)je.position, "%s", je.text);
+                         je.line > 0 && je.column < 1 ? 1 : je.column,
+                         (long)je.position, "%s", je.text);
         return NULL;
     }
     if (!json_is_object(root)) {
@@ -257,6 +260,16 @@ static int find_concept(const msfaq_kb *kb, const char *name, size_t n)
 
 
 
+/* Nested {concept}s multiply: a few lines of JSON could ask for
+ * gigabytes, so every regex, expanded, has a cap (the shipped KB's
+ * largest is about 7 KB). */
+static int too_long(loader *ld, const char *where)
+{
+    return fail(ld, MSFAQ_EREGEX, -1, where,
+                "regex longer than %d bytes once its {concept}s are "
+                "expanded", MSFAQP_MAX_REGEX);
+}
+
 /* Expands {concept} references into (?:regex of that concept).  Braces
  * that do not hold a plain name ({2,3}) are left for PCRE2. */
 static int expand(loader *ld, const char *src, const char *where, msfaqp_buf *out)
@@ -274,10 +287,19 @@ static int expand(loader *ld, const char *src, const char *where, msfaqp_buf *ou
                 e++;
             if (*e == '}') {
                 int c = find_concept(ld->kb, p + 1, (size_t)(e - p - 1));
+                /* a concept may use only concepts defined before it: one
+                 * still being loaded (itself) has no regex yet */
                 if (c < 0)
                     return fail(ld, MSFAQ_EREF, (long)(p - src), where,
                                 "unknown concept {%.*s}", (int)(e - p - 1),
                                 p + 1);
+                if (!ld->kb->concepts[c].source)
+                    return fail(ld, MSFAQ_EREF, (long)(p - src), where,
+                                "{%.*s} refers to the concept being "
+                                "defined", (int)(e - p - 1), p + 1);
+                if (out->len + strlen(ld->kb->concepts[c].source) >
+                    MSFAQP_MAX_REGEX)
+                    return too_long(ld, where);
                 msfaqp_buf_puts(out, "(?:");
                 msfaqp_buf_puts(out, ld->kb->concepts[c].source);
                 msfaqp_buf_puts(out, ")");
@@ -287,6 +309,8 @@ static int expand(loader *ld, const char *src, const char *where, msfaqp_buf *ou
         }
         msfaqp_buf_put(out, p, 1);
         p++;
+        if (out->len > MSFAQP_MAX_REGEX)
+            return too_long(ld, where);
     }
     return out->oom ? MSFAQ_ENOMEM : 0;
 }
@@ -308,9 +332,12 @@ int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
         return PCRE2_ERROR_NOMATCH;
     int jit = atomic_load_explicit(&r->jit, memory_order_acquire);
     msfaqp_regex *w = (msfaqp_regex *)r;
-    if (jit == 0 && atomic_fetch_add_explicit(&w->runs, 1,
-                                              memory_order_relaxed) <
-                        MSFAQP_JIT_AFTER)
+    /* short texts are interpreted until the regex proves busy; long ones
+     * go to the JIT at once: the interpreter's finer step count would hit
+     * the match limit on long but harmless input */
+    if (jit == 0 && len <= MSFAQP_INTERPRET_MAX &&
+        atomic_fetch_add_explicit(&w->runs, 1, memory_order_relaxed) <
+            MSFAQP_JIT_AFTER)
         return pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, 0, md, kb->mctx);
     if (jit == 0) {
         /* the KB is shared and otherwise immutable: one thread compiles
@@ -564,6 +591,11 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
         if (re.oom) {
             free(re.p);
             rc = MSFAQ_ENOMEM;
+            goto out;
+        }
+        if (re.len > MSFAQP_MAX_REGEX) {
+            free(re.p);
+            rc = too_long(ld, where);
             goto out;
         }
         c->source = re.p;

@@ -25,6 +25,7 @@
 #define MSFAQP_DEPTH_LIMIT 1000    /* PCRE2 depth (backtracking) limit */
 #define MSFAQP_MAX_CONCEPTS 1024
 #define MSFAQP_MAX_TOP 5           /* intents listed in explain/suggest */
+#define MSFAQP_MAX_REGEX 65536     /* bytes of a regex after {expansion} */
 
 /* A compiled regex with its literal prefilter.  JIT compilation is
  * tiered: JIT-compiling costs as much as hundreds of interpreted runs, so a
@@ -34,6 +35,7 @@
  * kb->jit_lock: the one thing about an open KB that changes; see
  * msfaqp_regex_run(). */
 #define MSFAQP_JIT_AFTER 16
+#define MSFAQP_INTERPRET_MAX 256   /* longer texts always use the JIT */
 typedef struct msfaqp_regex {
     pcre2_code *code;
     char *needle;        /* text every match holds, or NULL */

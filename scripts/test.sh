@@ -5,6 +5,8 @@
 #     build/        the normal build
 #     build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer
 #     build-tsan/   ThreadSanitizer, for the tests labelled "threads"
+#     build-fuzz/   clang + libFuzzer + ASan/UBSan: each fuzz harness for a
+#                   short fixed time, and every saved regression input
 # Usage: scripts/test.sh [--quick]   (--quick: the normal build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,9 @@ quick=0
 # --- Debian packages
 . scripts/deps.sh
 install_missing_debs scripts/deps-apt.txt
+if [ $quick -eq 0 ]; then
+  install_missing_debs tests/fuzz/deps-apt.txt
+fi
 
 # --- PyPI packages, in a virtual environment kept between runs
 venv=$root/.cache/venv
@@ -57,5 +62,9 @@ if [ $quick -eq 0 ]; then
     run build-asan -DMSFAQ_SANITIZE=address,undefined -- -LE no-asan
   TSAN_OPTIONS=halt_on_error=1 \
     run build-tsan -DMSFAQ_SANITIZE=thread -- -L threads
+  ASAN_OPTIONS=detect_leaks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run build-fuzz -DCMAKE_C_COMPILER=clang -DMSFAQ_FUZZ=ON \
+      -DMSFAQ_SANITIZE=address,undefined -- -L fuzz
 fi
 echo "== all test runs passed"
