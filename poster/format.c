@@ -15,7 +15,8 @@
  * ending it with an ellipsis; the question is capped first and the
  * follow-ups dropped before the section line, which always stays.
  *
- * The json target is `msfaq ask --json` plus "question".
+ * The json target is `msfaq ask --json` plus "question".  Matrix content
+ * is made in matrix.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +32,17 @@
 
 /* ------------------------------------------------------------ message */
 
-/* The members every version of msfaq_post_message has. */
+/* The members every version of msfaq_post_message has, and those of
+ * 1.1 (the Matrix reply members). */
 #define MESSAGE_V1_SIZE \
     (offsetof(msfaq_post_message, thread_ts) + sizeof(const char *))
+#define MESSAGE_V11_SIZE \
+    (offsetof(msfaq_post_message, txn_id) + sizeof(const char *))
+
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
 
 const char *msfaqp_post_msg_follow_up(const msfaqp_post_msg *m, size_t i)
 {
@@ -68,6 +77,11 @@ int msfaqp_post_msg_resolve(const msfaq_post_message *msg, msfaqp_post_msg *m,
     m->channel = msg->channel && *msg->channel ? msg->channel : NULL;
     m->thread_ts = msg->thread_ts && *msg->thread_ts ? msg->thread_ts
                                                      : NULL;
+    if (msg->size >= MESSAGE_V11_SIZE) {
+        m->reply_to = nonempty(msg->reply_to);
+        m->reply_sender = nonempty(msg->reply_sender);
+        m->txn_id = nonempty(msg->txn_id);
+    }
     if (msg->result) {
         const msfaq_result *r = msg->result;
         m->result = r;
@@ -104,8 +118,20 @@ int msfaqp_post_msg_resolve(const msfaq_post_message *msg, msfaqp_post_msg *m,
         check_text(m->answer, "answer", err) ||
         check_text(m->section, "section", err) ||
         check_text(m->channel, "channel", err) ||
-        check_text(m->thread_ts, "thread_ts", err))
+        check_text(m->thread_ts, "thread_ts", err) ||
+        check_text(m->reply_to, "reply_to", err) ||
+        check_text(m->reply_sender, "reply_sender", err))
         return MSFAQ_EINVAL;
+    if (m->reply_to && strlen(m->reply_to) > MSFAQP_POST_MATRIX_ID_MAX) {
+        msfaqp_post_error(err, MSFAQ_EINVAL, "reply_to is longer than %d "
+                          "bytes", MSFAQP_POST_MATRIX_ID_MAX);
+        return MSFAQ_EINVAL;
+    }
+    if (m->txn_id && !msfaqp_post_matrix_txn_ok(m->txn_id)) {
+        msfaqp_post_error(err, MSFAQ_EINVAL, "txn_id must be 1 to %d of "
+                          "A-Z a-z 0-9 . _ ~ -", MSFAQP_POST_MATRIX_ID_MAX);
+        return MSFAQ_EINVAL;
+    }
     for (size_t i = 0; i < m->n_follow_ups; i++) {
         const char *f = msfaqp_post_msg_follow_up(m, i);
         if (!f) {
@@ -540,6 +566,12 @@ json_t *msfaqp_post_msg_to_json(const msfaqp_post_msg *m)
         put(o, "channel", json_string(m->channel), &ok);
     if (ok && m->thread_ts)
         put(o, "thread_ts", json_string(m->thread_ts), &ok);
+    if (ok && m->reply_to)
+        put(o, "reply_to", json_string(m->reply_to), &ok);
+    if (ok && m->reply_sender)
+        put(o, "reply_sender", json_string(m->reply_sender), &ok);
+    if (ok && m->txn_id)
+        put(o, "txn_id", json_string(m->txn_id), &ok);
     if (!ok) {
         json_decref(o);
         return NULL;

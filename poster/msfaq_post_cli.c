@@ -2,8 +2,8 @@
  * msfaq_post_cli.c - the msfaq-post program ("msfaq post ...").
  *
  * Asks one question with libmsfaq and posts the reply with libmsfaq-post.
- * Secrets (webhook URLs, the Slack bot token) come only from the
- * environment, directly or from a file named by VAR_FILE, never from the
+ * Secrets (webhook URLs, the Slack bot token, the Matrix access token)
+ * come only from the environment, directly or from a file named by VAR_FILE, never from the
  * command line, where any user could read them in ps or /proc.  Exit
  * status: 0 the target accepted the message; 3 it did not, and the
  * message was saved in the dead-letter file; 2 bad usage, bad question,
@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,12 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "env_secret.h"
 #include "msfaq.h"
 #include "msfaq_post.h"
 
 #define EXIT_USAGE 2
 #define EXIT_DEAD_LETTERED 3
-#define SECRET_MAX 65536
 
 static const char usage_text[] =
     "usage: msfaq post --to TARGET [OPTIONS] QUESTION\n"
@@ -43,12 +42,21 @@ static const char usage_text[] =
     "  discord        Discord webhook           MSFAQ_DISCORD_WEBHOOK_URL\n"
     "  mattermost     Mattermost webhook        MSFAQ_MATTERMOST_WEBHOOK_URL\n"
     "  json           the reply as JSON, to any URL   MSFAQ_WEBHOOK_URL\n"
+    "  matrix         Matrix room (m.notice)    MSFAQ_MATRIX_ACCESS_TOKEN\n"
+    "                 and MSFAQ_MATRIX_HOMESERVER (https://matrix.example.org)\n"
     "\n"
     "options:\n"
     "  --to TARGET          where to post (required)\n"
     "  --channel C          slack: channel ID (required);\n"
     "                       mattermost: channel name (optional)\n"
-    "  --thread TS          slack: reply in the thread of message TS\n"
+    "  --thread TS          slack: reply in the thread of message TS;\n"
+    "                       matrix: the thread root's event ID\n"
+    "  --room ROOM          matrix: the room ID, !...:server (required)\n"
+    "  --reply-to EVENT     matrix: answer as a reply to event EVENT; the\n"
+    "                       transaction id comes from it, so the same reply\n"
+    "                       is posted once however often it is sent\n"
+    "  --mention USER       matrix: mention (notify) user ID USER\n"
+    "  --txn-id ID          matrix: the transaction id to use\n"
     "  --kb DIR             use the knowledge base in DIR\n"
     "  --json               print the outcome as one JSON line\n"
     "  --dry-run            print the body that would be posted; send\n"
@@ -61,6 +69,7 @@ static const char usage_text[] =
     "Secrets are read only from the environment: VAR, or VAR_FILE naming a\n"
     "file that only its owner may read (mode 0600 or 0400).  Also:\n"
     "  MSFAQ_SLACK_API_URL  Slack API base (default https://slack.com/api)\n"
+    "  MSFAQ_MATRIX_HOMESERVER  the Matrix homeserver's URL (or _FILE)\n"
     "  MSFAQ_DEAD_LETTER    file for undelivered messages (default\n"
     "                       $XDG_STATE_HOME/msfaq/dead-letter.jsonl or\n"
     "                       ~/.local/state/msfaq/dead-letter.jsonl)\n"
@@ -102,6 +111,10 @@ typedef struct options {
     const char *target_name;
     const char *channel;
     const char *thread;
+    const char *room;
+    const char *reply_to;
+    const char *mention;
+    const char *txn_id;
     const char *kb;
     const char *question;
     bool json;
@@ -176,12 +189,21 @@ static int parse_args(int argc, char **argv, options *o)
             o->target = msfaq_post_target_from_name(v);
             if (o->target < 0)
                 return usage_error("unknown target '%s' (slack-webhook, "
-                                   "slack, discord, mattermost, json)", v);
+                                   "slack, discord, mattermost, json, "
+                                   "matrix)", v);
             o->target_name = v;
         } else if ((v = opt_value(argc, argv, &i, "--channel", &missing))) {
             o->channel = v;
         } else if ((v = opt_value(argc, argv, &i, "--thread", &missing))) {
             o->thread = v;
+        } else if ((v = opt_value(argc, argv, &i, "--room", &missing))) {
+            o->room = v;
+        } else if ((v = opt_value(argc, argv, &i, "--reply-to", &missing))) {
+            o->reply_to = v;
+        } else if ((v = opt_value(argc, argv, &i, "--mention", &missing))) {
+            o->mention = v;
+        } else if ((v = opt_value(argc, argv, &i, "--txn-id", &missing))) {
+            o->txn_id = v;
         } else if ((v = opt_value(argc, argv, &i, "--kb", &missing))) {
             o->kb = v;
         } else if ((v = opt_value(argc, argv, &i, "--timeout", &missing))) {
@@ -207,7 +229,7 @@ static int parse_args(int argc, char **argv, options *o)
     }
     if (!o->target_name)
         return usage_error("say where to post with --to (slack-webhook, "
-                           "slack, discord, mattermost, json)");
+                           "slack, discord, mattermost, json, matrix)");
     if (!o->question)
         return usage_error("no question given");
     const char *q = o->question;
@@ -221,8 +243,16 @@ static int parse_args(int argc, char **argv, options *o)
         o->target != MSFAQ_POST_MATTERMOST)
         return usage_error("--channel applies to --to slack and "
                            "mattermost only");
-    if (o->thread && o->target != MSFAQ_POST_SLACK_API)
-        return usage_error("--thread applies to --to slack only");
+    bool matrix = o->target == MSFAQ_POST_MATRIX;
+    if (o->thread && o->target != MSFAQ_POST_SLACK_API && !matrix)
+        return usage_error("--thread applies to --to slack and matrix only");
+    if (!matrix && (o->room || o->reply_to || o->mention || o->txn_id))
+        return usage_error("--room, --reply-to, --mention and --txn-id "
+                           "apply to --to matrix only");
+    if (matrix && (!o->room || o->room[0] != '!'))
+        return usage_error("--to matrix needs --room with a room ID "
+                           "(!abc:example.org, or !abc in newer rooms; in "
+                           "Element: Room settings, Advanced)");
     return -1;
 }
 
@@ -236,178 +266,25 @@ static const char *secret_var(int target)
     case MSFAQ_POST_SLACK_API: return "MSFAQ_SLACK_BOT_TOKEN";
     case MSFAQ_POST_DISCORD: return "MSFAQ_DISCORD_WEBHOOK_URL";
     case MSFAQ_POST_MATTERMOST: return "MSFAQ_MATTERMOST_WEBHOOK_URL";
+    case MSFAQ_POST_MATRIX: return "MSFAQ_MATRIX_ACCESS_TOKEN";
     default: return "MSFAQ_WEBHOOK_URL";
     }
 }
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
-/* Reads the secret from file (named by fvar).  Messages name the
- * variable and the file, never the content. */
-static char *read_secret_file(const char *fvar, const char *file)
-{
-    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        fail("%s: cannot open %s: %s", fvar, file, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    char *buf = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fail("%s: %s is not a regular file", fvar, file);
-        goto fail;
-    }
-    if (st.st_mode & 077) {
-        fail("%s: %s may be read or changed by group or others (mode "
-             "%04o); make it private: chmod 600 %s", fvar, file,
-             (unsigned)(st.st_mode & 07777), file);
-        goto fail;
-    }
-    if (st.st_size > SECRET_MAX) {
-        fail("%s: %s is larger than %d bytes", fvar, file, SECRET_MAX);
-        goto fail;
-    }
-    buf = malloc(SECRET_MAX + 1);
-    if (!buf) {
-        fail("out of memory");
-        goto fail;
-    }
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, SECRET_MAX + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fail("%s: cannot read %s: %s", fvar, file, strerror(errno));
-            goto fail;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > SECRET_MAX) {
-            fail("%s: %s is larger than %d bytes", fvar, file, SECRET_MAX);
-            goto fail;
-        }
-    }
-    close(fd);
-    fd = -1;
-    buf[len] = '\0';
-    /* one trailing line end, as editors and "echo" leave it */
-    if (len > 0 && buf[len - 1] == '\n')
-        buf[--len] = '\0';
-    if (len > 0 && buf[len - 1] == '\r')
-        buf[--len] = '\0';
-    if (strlen(buf) != len) {
-        fail("%s: %s holds a NUL byte", fvar, file);
-        goto fail;
-    }
-    return buf;
-fail:
-    if (buf) {
-        explicit_bzero(buf, SECRET_MAX + 1);
-        free(buf);
-    }
-    if (fd >= 0)
-        close(fd);
-    return NULL;
-}
-
-/* The secret from var or var_FILE, as a new string; NULL after printing
- * why. */
+/* The secret of target from VAR or VAR_FILE (env_secret.c); NULL after
+ * printing why. */
 static char *get_secret(const char *var)
 {
-    char fvar[64];
-    snprintf(fvar, sizeof fvar, "%s_FILE", var);
-    const char *v = getenv(var), *f = getenv(fvar);
-    char *s = NULL;
-    if (v && *v && f && *f) {
-        fail("both %s and %s are set: keep one", var, fvar);
-        return NULL;
-    }
-    if (v && *v) {
-        s = strdup(v);
-        if (!s)
-            fail("out of memory");
-    } else if (f && *f) {
-        s = read_secret_file(fvar, f);
-    } else {
-        fail("no secret for this target: set %s, or %s to a file holding "
-             "it", var, fvar);
-        return NULL;
-    }
-    if (!s)
-        return NULL;
-    if (!*s) {
-        fail("%s is empty", f && *f ? fvar : var);
-        wipe_free(s);
-        return NULL;
-    }
-    for (const char *c = s; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7F) {
-            fail("%s holds a line break or control character (one line "
-                 "expected)", f && *f ? fvar : var);
-            wipe_free(s);
-            return NULL;
-        }
-    return s;
+    return msfaq_env_get("msfaq-post", var, true, true, NULL);
 }
 
 /* ------------------------------------------------------- dead letters */
-
-/* mkdir -p for the folders of path, mode 0700.  Errors are left for the
- * library to report when it needs the file. */
-static void make_parents(const char *path)
-{
-    char *d = strdup(path);
-    if (!d)
-        return;
-    for (char *p = d + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(d, 0700);
-        *p = '/';
-    }
-    free(d);
-}
 
 /* The dead-letter file: MSFAQ_DEAD_LETTER, or under $XDG_STATE_HOME, or
  * ~/.local/state.  A new string, or NULL when no home is known. */
 static char *dead_letter_path(void)
 {
-    const char *env = getenv("MSFAQ_DEAD_LETTER");
-    char *path = NULL;
-    if (env && *env) {
-        path = strdup(env);
-    } else {
-        const char *xdg = getenv("XDG_STATE_HOME");
-        const char *home = getenv("HOME");
-        struct passwd *pw;
-        if (!(home && *home) && (pw = getpwuid(getuid())) != NULL)
-            home = pw->pw_dir;
-        size_t n = 0;
-        /* the XDG spec ignores a relative XDG_STATE_HOME */
-        if (xdg && xdg[0] == '/')
-            n = strlen(xdg) + 40;
-        else if (home && *home)
-            n = strlen(home) + 60;
-        if (n && (path = malloc(n)) != NULL) {
-            if (xdg && xdg[0] == '/')
-                snprintf(path, n, "%s/msfaq/dead-letter.jsonl", xdg);
-            else
-                snprintf(path, n, "%s/.local/state/msfaq/dead-letter.jsonl",
-                         home);
-        }
-    }
-    if (path)
-        make_parents(path);
-    return path;
+    return msfaq_env_state_path("MSFAQ_DEAD_LETTER", "dead-letter.jsonl");
 }
 
 /* ---------------------------------------------------------------- main */
@@ -419,13 +296,15 @@ static void print_outcome_json(const options *o, const msfaq_result *r,
     json_error_t je;
     json_t *reply = json_loads(msfaq_result_json(r), 0, &je);
     json_t *out = json_pack(
-        "{s:s,s:b,s:b,s:s?,s:i,s:I,s:s?,s:s?,s:s?,s:o?}", "target",
-        o->target_name, "delivered", rc == MSFAQ_OK, "dead_lettered",
-        rec->dead_lettered != 0, "dead_letter",
+        "{s:s,s:b,s:b,s:s?,s:i,s:I,s:s?,s:s?,s:s?,s:s?,s:s?,s:o?}",
+        "target", o->target_name, "delivered", rc == MSFAQ_OK,
+        "dead_lettered", rec->dead_lettered != 0, "dead_letter",
         rec->dead_lettered ? dl : NULL, "attempts", rec->attempts,
         "http_status", (json_int_t)rec->http_status, "ts",
         rec->ts[0] ? rec->ts : NULL, "channel",
-        rec->channel[0] ? rec->channel : NULL, "error",
+        rec->channel[0] ? rec->channel : NULL, "event_id",
+        rec->event_id[0] ? rec->event_id : NULL, "txn_id",
+        rec->txn_id[0] ? rec->txn_id : NULL, "error",
         rc == MSFAQ_OK ? NULL : err->text, "reply", reply);
     char *s = out ? json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(4))
                   : NULL;
@@ -443,7 +322,7 @@ int main(int argc, char **argv)
     /* libcurl runs with CURLOPT_NOSIGNAL: a closed peer must not kill us */
     signal(SIGPIPE, SIG_IGN);
 
-    char *secret = NULL, *dl = NULL;
+    char *secret = NULL, *dl = NULL, *homeserver = NULL;
     msfaq_kb *kb = NULL;
     msfaq_result *r = NULL;
     msfaq_poster *p = NULL;
@@ -451,6 +330,13 @@ int main(int argc, char **argv)
     status = 1;
 
     if (!o.dry_run && !(secret = get_secret(secret_var(o.target)))) {
+        status = EXIT_USAGE;
+        goto done;
+    }
+    /* the homeserver's URL is not a secret, but may come from a file */
+    if (!o.dry_run && o.target == MSFAQ_POST_MATRIX &&
+        !(homeserver = msfaq_env_get("msfaq-post", "MSFAQ_MATRIX_HOMESERVER",
+                                     false, true, NULL))) {
         status = EXIT_USAGE;
         goto done;
     }
@@ -472,8 +358,11 @@ int main(int argc, char **argv)
     msfaq_post_message msg = MSFAQ_POST_MESSAGE_INIT;
     msg.question = o.question;
     msg.result = r;
-    msg.channel = o.channel;
+    msg.channel = o.target == MSFAQ_POST_MATRIX ? o.room : o.channel;
     msg.thread_ts = o.thread;
+    msg.reply_to = o.reply_to;
+    msg.reply_sender = o.mention;
+    msg.txn_id = o.txn_id;
 
     if (o.dry_run) {
         char *body = msfaq_post_format(o.target, &msg, &err);
@@ -498,6 +387,9 @@ int main(int argc, char **argv)
     if (o.target == MSFAQ_POST_SLACK_API) {
         cfg.token = secret;
         cfg.url = getenv("MSFAQ_SLACK_API_URL");
+    } else if (o.target == MSFAQ_POST_MATRIX) {
+        cfg.token = secret;
+        cfg.url = homeserver;
     } else {
         cfg.url = secret;
     }
@@ -517,9 +409,10 @@ int main(int argc, char **argv)
         print_outcome_json(&o, r, rc, &rec, &err, dl);
     if (rc == MSFAQ_OK) {
         if (!o.json)
-            printf("posted to %s (HTTP %ld, %d attempt%s)\n", o.target_name,
-                   rec.http_status, rec.attempts,
-                   rec.attempts == 1 ? "" : "s");
+            printf("posted to %s (HTTP %ld, %d attempt%s%s%s)\n",
+                   o.target_name, rec.http_status, rec.attempts,
+                   rec.attempts == 1 ? "" : "s",
+                   rec.event_id[0] ? ", event " : "", rec.event_id);
         status = 0;
     } else if (rec.dead_lettered) {
         fail("%s; saved to the dead-letter file %s", err.text, dl);
@@ -534,7 +427,8 @@ done:
     msfaq_post_global_cleanup();
     msfaq_result_free(r);
     msfaq_kb_close(kb);
-    wipe_free(secret);
+    msfaq_env_free(secret);
+    msfaq_env_free(homeserver);
     free(dl);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fail("writing output: %s", strerror(errno));

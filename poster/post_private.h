@@ -2,8 +2,9 @@
  * post_private.h - shared by the poster sources only (names msfaqp_post_*).
  *
  * A target is a row of the table in target.c: how to format a message,
- * where to send it and how to read the reply.  Adding Matrix means adding
- * one row (and its method/URL hooks), not touching the send loop.
+ * where to send it and how to read the reply.  Matrix is one such row,
+ * with a PUT method and a per-message URL hook (room and transaction
+ * id); the send loop only reads the table.
  */
 #ifndef MSFAQ_POST_PRIVATE_H
 #define MSFAQ_POST_PRIVATE_H
@@ -32,7 +33,15 @@ typedef struct msfaqp_post_msg {
     const char *const *follow_ups;
     const char *channel;         /* NULL when none */
     const char *thread_ts;       /* NULL when none */
+    const char *reply_to;        /* Matrix: event replied to, or NULL */
+    const char *reply_sender;    /* Matrix: user to mention, or NULL */
+    const char *txn_id;          /* Matrix: as given, or NULL */
 } msfaqp_post_msg;
+
+/* Longest Matrix event ID or transaction id accepted (the spec's limit
+ * for event IDs), and the size of a derived transaction id. */
+#define MSFAQP_POST_MATRIX_ID_MAX 255
+#define MSFAQP_POST_TXN_SIZE (16 + 3 * MSFAQP_POST_MATRIX_ID_MAX + 1)
 
 const char *msfaqp_post_msg_follow_up(const msfaqp_post_msg *m, size_t i);
 
@@ -59,6 +68,7 @@ typedef struct msfaqp_post_reply {
     char detail[160];      /* why, for the error text */
     char ts[64];
     char channel[64];
+    char event_id[256];    /* Matrix: the event ID of the message */
 } msfaqp_post_reply;
 
 typedef struct msfaqp_post_target {
@@ -74,6 +84,11 @@ typedef struct msfaqp_post_target {
     json_t *(*format)(const msfaqp_post_msg *m, msfaq_error *err);
     /* Judges r (status, body) and fills its verdict fields. */
     void (*check)(msfaqp_post_reply *r);
+    /* When set: the URL of one message (base is the configured URL), a
+     * new string; NULL with err filled.  txn is the message's
+     * transaction id. */
+    char *(*message_url)(const char *base, const msfaqp_post_msg *m,
+                         const char *txn, msfaq_error *err);
 } msfaqp_post_target;
 
 const msfaqp_post_target *msfaqp_post_target_find(int id);
@@ -88,6 +103,8 @@ json_t *msfaqp_post_format_discord(const msfaqp_post_msg *m,
 json_t *msfaqp_post_format_mattermost(const msfaqp_post_msg *m,
                                       msfaq_error *err);
 json_t *msfaqp_post_format_json(const msfaqp_post_msg *m, msfaq_error *err);
+json_t *msfaqp_post_format_matrix(const msfaqp_post_msg *m,
+                                  msfaq_error *err);
 /* The message's own fields (the dead-letter "message" member). */
 json_t *msfaqp_post_msg_to_json(const msfaqp_post_msg *m);
 
@@ -95,6 +112,25 @@ json_t *msfaqp_post_msg_to_json(const msfaqp_post_msg *m);
 void msfaqp_post_check_http(msfaqp_post_reply *r);
 void msfaqp_post_check_slack_api(msfaqp_post_reply *r);
 void msfaqp_post_check_discord(msfaqp_post_reply *r);
+void msfaqp_post_check_matrix(msfaqp_post_reply *r);
+
+/* --- matrix.c: what only the Matrix target needs ---------------------- */
+
+/* The transaction id of a reply to event_id: "msfaq.r." and the event ID
+ * with every byte outside A-Z a-z 0-9 . ~ - written as _XX (hex), so
+ * different events give different ids and the id needs no escaping in a
+ * URL.  out must have MSFAQP_POST_TXN_SIZE bytes. */
+void msfaqp_post_matrix_txn_for(const char *event_id, char *out);
+/* A fresh transaction id ("msfaq.n." + time + random), for a message
+ * that replies to nothing. */
+void msfaqp_post_matrix_txn_new(char *out, size_t size);
+/* 1 when s may be used as a transaction id as it is. */
+int msfaqp_post_matrix_txn_ok(const char *s);
+/* base + /_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}. */
+char *msfaqp_post_matrix_url(const char *base, const msfaqp_post_msg *m,
+                             const char *txn, msfaq_error *err);
+/* HTML-escapes & < > " ' (a new string, or NULL). */
+char *msfaqp_post_html_escape(const char *s);
 
 /* --- text.c: escaping and cutting, all on UTF-8 ---------------------- */
 

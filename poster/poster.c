@@ -16,6 +16,10 @@
  *   backoff_max_ms, with "equal jitter" (half fixed, half random), so
  *   many posters that fail together do not retry together.  A Retry-After
  *   from the server replaces the backoff, capped at retry_after_max_ms.
+ * - A target with a per-message URL (Matrix: room and transaction id)
+ *   gets it set on the handle for each send, inside the lock; its
+ *   transaction id is chosen once per send, so every retry of one message
+ *   repeats the same request.
  * - Error text names the target, never the URL; it is built from
  *   libcurl's error buffer and the start of the reply, then redacted
  *   (error.c) in case either echoes the token or the URL.
@@ -23,6 +27,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +47,8 @@
     (offsetof(msfaq_post_config, flags) + sizeof(unsigned))
 #define RECEIPT_V1_SIZE \
     (offsetof(msfaq_post_receipt, channel) + 64)
+#define RECEIPT_V11_SIZE \
+    (offsetof(msfaq_post_receipt, txn_id) + 256)
 
 struct msfaq_poster {
     pthread_mutex_t lock;
@@ -207,8 +214,9 @@ msfaq_poster *msfaq_post_open(const msfaq_post_config *cfg, msfaq_error *err)
     }
     const char *url = cfg->url && *cfg->url ? cfg->url : t->default_url;
     if (!url) {
-        msfaqp_post_error(err, MSFAQ_EINVAL, "%s: no webhook URL given",
-                          t->name);
+        msfaqp_post_error(err, MSFAQ_EINVAL, "%s: no %s URL given", t->name,
+                          t->id == MSFAQ_POST_MATRIX ? "homeserver"
+                                                     : "webhook");
         return NULL;
     }
     /* never quote the URL: it is a secret */
@@ -499,11 +507,14 @@ int msfaq_post_send(msfaq_poster *p, const msfaq_post_message *msg,
                           "initialise it with MSFAQ_POST_RECEIPT_INIT");
         return MSFAQ_EINVAL;
     }
+    bool v11 = out && out->size >= RECEIPT_V11_SIZE;
     if (out) {
         out->attempts = 0;
         out->http_status = 0;
         out->dead_lettered = 0;
         out->ts[0] = out->channel[0] = '\0';
+        if (v11)
+            out->event_id[0] = out->txn_id[0] = '\0';
     }
     if (!p) {
         msfaqp_post_error(err, MSFAQ_EINVAL, "no poster given");
@@ -515,9 +526,29 @@ int msfaq_post_send(msfaq_poster *p, const msfaq_post_message *msg,
     json_t *body = p->t->format(&m, err);
     if (!body)
         return err->code;
+    /* one transaction id for every attempt of this message */
+    char txn[MSFAQP_POST_TXN_SIZE] = "";
+    char *msg_url = NULL;
+    if (p->t->message_url) {
+        if (m.txn_id)
+            snprintf(txn, sizeof txn, "%s", m.txn_id);
+        else if (m.reply_to)
+            msfaqp_post_matrix_txn_for(m.reply_to, txn);
+        else
+            msfaqp_post_matrix_txn_new(txn, sizeof txn);
+        m.txn_id = txn;   /* for the dead-letter record */
+        if (v11)
+            snprintf(out->txn_id, sizeof out->txn_id, "%s", txn);
+        msg_url = p->t->message_url(p->url, &m, txn, err);
+        if (!msg_url) {
+            json_decref(body);
+            return err->code;
+        }
+    }
     char *text = json_dumps(body, MSFAQP_POST_JSON_FLAGS);
     if (!text) {
         json_decref(body);
+        free(msg_url);
         msfaqp_post_error(err, MSFAQ_ENOMEM, "out of memory");
         return MSFAQ_ENOMEM;
     }
@@ -526,6 +557,8 @@ int msfaq_post_send(msfaq_poster *p, const msfaq_post_message *msg,
     msfaqp_post_reply r;
     int code = MSFAQ_POST_ENETWORK, n = 0;
     pthread_mutex_lock(&p->lock);
+    if (msg_url)   /* libcurl copies it */
+        curl_easy_setopt(p->curl, CURLOPT_URL, msg_url);
     for (;;) {
         n++;
         int v = attempt(p, text, len, &r, &code);
@@ -538,11 +571,14 @@ int msfaq_post_send(msfaq_poster *p, const msfaq_post_message *msg,
         sleep_ms(wait);
     }
     pthread_mutex_unlock(&p->lock);
+    free(msg_url);
     if (out) {
         out->attempts = n;
         out->http_status = r.status;
         snprintf(out->ts, sizeof out->ts, "%s", r.ts);
         snprintf(out->channel, sizeof out->channel, "%s", r.channel);
+        if (v11)
+            snprintf(out->event_id, sizeof out->event_id, "%s", r.event_id);
     }
     free(text);
     if (code == MSFAQ_OK) {

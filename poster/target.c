@@ -3,14 +3,15 @@
  *
  * One row per target: name, whether it needs a bearer token, its default
  * URL, its formatter and its reply check.  The send loop in poster.c only
- * reads this table, so a Matrix target is one more row (with a PUT method
- * and a transaction-id URL hook added to msfaqp_post_target when it comes).
+ * reads this table; Matrix is one more row, with a PUT method and a hook
+ * giving each message its own URL (room and transaction id; matrix.c).
  *
  * Judging a reply: 2xx delivered; 429 and 5xx retried (Retry-After, when
  * present, says how long to wait); everything else refused.  Slack's
  * chat.postMessage answers HTTP 200 even when it fails, so its "ok" field
  * decides; "ratelimited" and Slack's own server trouble are retried.
- * Discord puts a finer retry_after (float seconds) in its 429 body.
+ * Discord puts a finer retry_after (float seconds) in its 429 body, and
+ * Matrix a retry_after_ms (matrix.c).
  */
 #include <ctype.h>
 #include <math.h>
@@ -38,6 +39,11 @@ static const msfaqp_post_target targets[] = {
      .check = msfaqp_post_check_http},
     {.id = MSFAQ_POST_JSON, .name = "json", .method = "POST",
      .format = msfaqp_post_format_json, .check = msfaqp_post_check_http},
+    /* url is the homeserver (public); the token is the access token */
+    {.id = MSFAQ_POST_MATRIX, .name = "matrix", .method = "PUT",
+     .needs_token = 1, .url_is_base = 1,
+     .format = msfaqp_post_format_matrix, .check = msfaqp_post_check_matrix,
+     .message_url = msfaqp_post_matrix_url},
 };
 
 const msfaqp_post_target *msfaqp_post_target_find(int id)

@@ -13,6 +13,9 @@
  * value: even a line we cannot parse is not quoted, since it may be a
  * pasted token.  serve_config_free() wipes the secrets.
  *
+ * The Matrix application service's MSFAQ_MATRIX_HS_TOKEN and _AS_TOKEN
+ * (secrets) need each other and MSFAQ_MATRIX_HOMESERVER.
+ *
  * MSFAQ_WEB_ORIGINS is a comma-separated list of exact web origins
  * (https://clinic.example, http://localhost:8000), each checked and put in
  * the canonical form browsers send (serve_web_origin_canon()), so a
@@ -42,6 +45,11 @@ enum {
     SET_RESPONSE_TYPE,
     SET_BOT_USER_ID,
     SET_WEB_ORIGINS,
+    SET_MATRIX_HS_TOKEN,
+    SET_MATRIX_AS_TOKEN,
+    SET_MATRIX_HOMESERVER,
+    SET_MATRIX_AS_STATE,
+    SET_DEAD_LETTER,
     SET_COUNT
 };
 
@@ -56,6 +64,11 @@ static const struct setting {
     [SET_RESPONSE_TYPE] = {"MSFAQ_SLACK_RESPONSE_TYPE", false},
     [SET_BOT_USER_ID] = {"MSFAQ_SLACK_BOT_USER_ID", false},
     [SET_WEB_ORIGINS] = {"MSFAQ_WEB_ORIGINS", false},
+    [SET_MATRIX_HS_TOKEN] = {"MSFAQ_MATRIX_HS_TOKEN", true},
+    [SET_MATRIX_AS_TOKEN] = {"MSFAQ_MATRIX_AS_TOKEN", true},
+    [SET_MATRIX_HOMESERVER] = {"MSFAQ_MATRIX_HOMESERVER", false},
+    [SET_MATRIX_AS_STATE] = {"MSFAQ_MATRIX_AS_STATE", false},
+    [SET_DEAD_LETTER] = {"MSFAQ_DEAD_LETTER", false},
 };
 
 /* Most entries in MSFAQ_WEB_ORIGINS. */
@@ -419,6 +432,26 @@ int serve_config_load(serve_config *cfg, const char *file, char *err,
     if (values[SET_WEB_ORIGINS] &&
         parse_origins(cfg, values[SET_WEB_ORIGINS], err, errlen) < 0)
         goto fail;
+
+    /* the Matrix application service needs its two tokens and the
+     * homeserver; the homeserver alone (msfaq matrix-bot's setting, maybe
+     * in the same environment) does not make one */
+    if ((values[SET_MATRIX_HS_TOKEN] || values[SET_MATRIX_AS_TOKEN]) &&
+        !(values[SET_MATRIX_HS_TOKEN] && values[SET_MATRIX_AS_TOKEN] &&
+          values[SET_MATRIX_HOMESERVER])) {
+        snprintf(err, errlen, "%s, %s and %s go together (msfaq "
+                 "matrix-registration --serve-config writes them)",
+                 settings[SET_MATRIX_HS_TOKEN].name,
+                 settings[SET_MATRIX_AS_TOKEN].name,
+                 settings[SET_MATRIX_HOMESERVER].name);
+        goto fail;
+    }
+    const char *hs = values[SET_MATRIX_HOMESERVER];
+    if (hs && strncmp(hs, "http://", 7) && strncmp(hs, "https://", 8)) {
+        snprintf(err, errlen, "%s must start with http:// or https://",
+                 settings[SET_MATRIX_HOMESERVER].name);
+        goto fail;
+    }
     free_value(&values[SET_WEB_ORIGINS]);
 
     cfg->slack_signing_secret = values[SET_SIGNING_SECRET];
@@ -426,6 +459,13 @@ int serve_config_load(serve_config *cfg, const char *file, char *err,
     cfg->mattermost_token = values[SET_MATTERMOST_TOKEN];
     cfg->slack_api_url = values[SET_API_URL];
     cfg->slack_bot_user_id = values[SET_BOT_USER_ID];
+    if (!values[SET_MATRIX_HS_TOKEN])   /* not an application service */
+        free_value(&values[SET_MATRIX_HOMESERVER]);
+    cfg->matrix_hs_token = values[SET_MATRIX_HS_TOKEN];
+    cfg->matrix_as_token = values[SET_MATRIX_AS_TOKEN];
+    cfg->matrix_homeserver = values[SET_MATRIX_HOMESERVER];
+    cfg->matrix_as_state = values[SET_MATRIX_AS_STATE];
+    cfg->dead_letter = values[SET_DEAD_LETTER];
     free_value(&values[SET_RESPONSE_TYPE]);
     return 0;
 fail:
@@ -441,6 +481,11 @@ void serve_config_free(serve_config *cfg)
     free_value(&cfg->mattermost_token);
     free_value(&cfg->slack_api_url);
     free_value(&cfg->slack_bot_user_id);
+    free_value(&cfg->matrix_hs_token);
+    free_value(&cfg->matrix_as_token);
+    free_value(&cfg->matrix_homeserver);
+    free_value(&cfg->matrix_as_state);
+    free_value(&cfg->dead_letter);
     free_origins(&cfg->web_origins, &cfg->web_origin_count);
     free(cfg->kb_dir);
     free(cfg->listen);

@@ -88,12 +88,28 @@ struct conn {
     const char *note;
 };
 
+/* The Matrix application service (appservice.c) takes every path under
+ * /_matrix/app/, answers each method itself with Matrix errors, and
+ * takes larger bodies (a homeserver batches up to 100 events). */
+static const struct route appservice_route = {
+    "/_matrix/app/v1", SERVE_ROUTE_MATRIX, false, false,
+    serve_route_appservice};
+
 static const struct route *find_route(const char *path)
 {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (!strcmp(routes[i].path, path))
             return &routes[i];
-    return NULL;
+    return serve_appservice_path(path) ? &appservice_route : NULL;
+}
+
+/* The body cap of a route. */
+static size_t body_cap(const serve_app *app, const struct route *r)
+{
+    size_t max = app->cfg->max_body;
+    if (r == &appservice_route && max < SERVE_APPSERVICE_MAX_BODY)
+        max = SERVE_APPSERVICE_MAX_BODY;
+    return max;
 }
 
 /* Copies s into out, printable ASCII only, shortened with "...". */
@@ -196,7 +212,7 @@ static enum MHD_Result send_too_large(serve_app *app,
     serve_reply rp = {0};
     serve_reply_error(&rp, 413, "body_too_large",
                       "the body is larger than %zu bytes",
-                      app->cfg->max_body);
+                      body_cap(app, cn->route));
     return send_reply(c, cn, &rp, NULL, close);
 }
 
@@ -233,7 +249,7 @@ static enum MHD_Result begin(serve_app *app, struct MHD_Connection *c,
     *con_cls = cn;
 
     long long cl = content_length(c);
-    if (cl < 0 || (size_t)cl <= app->cfg->max_body)
+    if (cl < 0 || (size_t)cl <= body_cap(app, cn->route))
         return MHD_YES;
     cn->too_large = true;
     const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -247,7 +263,7 @@ static enum MHD_Result begin(serve_app *app, struct MHD_Connection *c,
 static enum MHD_Result take_body(serve_app *app, struct conn *cn,
                                  const char *data, size_t n)
 {
-    size_t max = app->cfg->max_body;
+    size_t max = body_cap(app, cn->route);
     if (!cn->too_large && n <= max - cn->len) {
         if (cn->len + n + 1 > cn->cap) {
             size_t cap = cn->cap ? cn->cap : 1024;
@@ -275,7 +291,8 @@ static enum MHD_Result take_body(serve_app *app, struct conn *cn,
 
 /* The last call: the whole body is in. */
 static enum MHD_Result finish(serve_app *app, struct MHD_Connection *c,
-                              struct conn *cn, const char *method)
+                              struct conn *cn, const char *url,
+                              const char *method)
 {
     const struct route *r = cn->route;
     serve_reply rp = {.status = 500};
@@ -286,6 +303,7 @@ static enum MHD_Result finish(serve_app *app, struct MHD_Connection *c,
     bool preflight = r->cors && !strcmp(method, "OPTIONS");
     bool allowed = r->get ? !strcmp(method, "GET") || !strcmp(method, "HEAD")
                           : !strcmp(method, "POST") || preflight;
+    allowed |= r == &appservice_route;   /* it checks methods itself */
     const char *allow = r->get ? "GET, HEAD"
                         : r->cors ? "OPTIONS, POST" : "POST";
     if (!allowed) {
@@ -308,6 +326,11 @@ static enum MHD_Result finish(serve_app *app, struct MHD_Connection *c,
     rq.slack_timestamp = HEADER("X-Slack-Request-Timestamp");
     rq.slack_signature = HEADER("X-Slack-Signature");
     rq.if_none_match = HEADER(MHD_HTTP_HEADER_IF_NONE_MATCH);
+    rq.method = method;
+    rq.path = url;
+    rq.authorization = HEADER(MHD_HTTP_HEADER_AUTHORIZATION);
+    rq.access_token = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                  "access_token");
 #undef HEADER
     (preflight ? serve_route_preflight : r->fn)(app, &rq, &rp);
     return send_reply(c, cn, &rp, preflight ? allow : NULL, false);
@@ -329,7 +352,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         *upload_data_size = 0;
         return cn->replied ? MHD_YES : take_body(app, cn, upload_data, n);
     }
-    return cn->replied ? MHD_YES : finish(app, c, cn, method);
+    return cn->replied ? MHD_YES : finish(app, c, cn, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -29,7 +29,7 @@ static const char *const event_outcomes[SERVE_EVENT_OUTCOME_COUNT] = {
 static const char *const route_paths[SERVE_ROUTE_COUNT] = {
     "/v1/ask", "/slack/commands", "/slack/events", "/mattermost",
     "/healthz", "/metrics", "/", "/chat.css", "/chat.js", "/widget.js",
-    "other"};
+    "/_matrix/app/v1", "other"};
 
 const char *serve_route_path(int route)
 {

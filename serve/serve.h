@@ -20,6 +20,9 @@
  *     slack_sign.c   Slack v0 request signatures
  *     sha256.c       SHA-256, HMAC-SHA256, constant-time comparison
  *     mattermost.c   /mattermost
+ *     appservice.c   /_matrix/app/v1/...: a Matrix application service
+ *                    (transactions pushed by the homeserver, answered on
+ *                    a worker thread; uses matrix/mx.h)
  *     form.c         application/x-www-form-urlencoded bodies
  *     events.c       the queue and thread answering Slack events after the
  *                    HTTP reply, with de-duplication by event_id
@@ -171,6 +174,13 @@ typedef struct serve_config {
      * from a browser; NULL-terminated, NULL when none */
     char **web_origins;
     size_t web_origin_count;
+    /* the Matrix application service (appservice.c); NULL when not set */
+    char *matrix_hs_token;       /* secret: the homeserver's to us */
+    char *matrix_as_token;       /* secret: ours to the homeserver */
+    char *matrix_homeserver;     /* its client-server API base URL */
+    char *matrix_as_state;       /* file of accepted transaction ids */
+    char *dead_letter;           /* MSFAQ_DEAD_LETTER: replies that could
+                                    not be delivered (Matrix) */
 } serve_config;
 
 /* Fills the settings named MSFAQ_* from the environment (NAME or
@@ -229,6 +239,7 @@ enum serve_route {
     SERVE_ROUTE_WEB_CSS,       /* GET /chat.css */
     SERVE_ROUTE_WEB_JS,        /* GET /chat.js */
     SERVE_ROUTE_WEB_WIDGET,    /* GET /widget.js */
+    SERVE_ROUTE_MATRIX,        /* /_matrix/app/v1/...: appservice.c */
     SERVE_ROUTE_OTHER,         /* no such route */
     SERVE_ROUTE_COUNT
 };
@@ -284,6 +295,8 @@ typedef struct serve_app {
     char *web_csp;             /* the chat page's Content-Security-Policy
                                   (serve_web_csp()); NULL: none sent */
     atomic_int inflight;       /* requests being handled */
+    struct serve_appservice *appservice;  /* NULL: not a Matrix
+                                             application service */
 } serve_app;
 
 /* ----------------------------------------------------------- reply.c */
@@ -299,6 +312,12 @@ typedef struct serve_request {
     const char *slack_signature;
     const char *if_none_match;
     time_t now;
+    /* for the Matrix application service (its own methods, sub-paths and
+     * token); NULL when absent */
+    const char *method;
+    const char *path;          /* the whole path, as received */
+    const char *authorization;
+    const char *access_token;  /* the ?access_token= query parameter */
 } serve_request;
 
 /* What a handler answers. */
@@ -454,5 +473,35 @@ void serve_http_stop(serve_app *app, struct MHD_Daemon *d, unsigned drain_s);
 
 /* The version of libmicrohttpd in use ("0.9.75"); static. */
 const char *serve_http_version(void);
+
+/* ------------------------------------------------------ appservice.c */
+
+typedef struct serve_appservice serve_appservice;
+
+/* Bodies the application-service route takes, whatever --max-body says:
+ * a homeserver sends up to 100 events in one transaction. */
+#define SERVE_APPSERVICE_MAX_BODY (8u * 1024 * 1024)
+
+/* true when cfg sets up a Matrix application service. */
+bool serve_appservice_configured(const serve_config *cfg);
+
+/* Starts the thread answering Matrix events (joins, questions), with its
+ * own client and poster for cfg->matrix_homeserver.  Returns NULL with err
+ * filled when it cannot. */
+serve_appservice *serve_appservice_start(serve_app *app, char *err,
+                                         size_t errlen);
+
+/* Answers what is queued (network calls get 10 more seconds), stops the
+ * thread and frees everything.  NULL is a no-op. */
+void serve_appservice_stop(serve_appservice *as);
+
+/* true for a path of the application-service API (/_matrix/app/...). */
+bool serve_appservice_path(const char *path);
+
+/* Any method on /_matrix/app/...: PUT transactions, POST ping, GET user
+ * and room queries; Matrix error bodies.  Needs rq->method, rq->path,
+ * rq->authorization and rq->access_token. */
+void serve_route_appservice(serve_app *app, const serve_request *rq,
+                            serve_reply *rp);
 
 #endif /* MSFAQ_SERVE_H */

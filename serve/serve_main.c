@@ -52,6 +52,7 @@ static const char usage_text[] =
     "  POST /mattermost       Mattermost outgoing webhook (token)\n"
     "  GET  /healthz          liveness;  GET /metrics  Prometheus text\n"
     "  GET  /                 the chat page;  GET /widget.js  its widget\n"
+    "  PUT  /_matrix/app/v1/transactions/ID  Matrix application service\n"
     "\n"
     "options:\n"
     "  --kb DIR              knowledge base folder (default: built in);\n"
@@ -75,6 +76,11 @@ static const char usage_text[] =
     "  MSFAQ_MATTERMOST_TOKEN      the outgoing webhook's token\n"
     "  MSFAQ_WEB_ORIGINS           sites that may embed the chat widget\n"
     "                              and call /v1/ask (https://a.example,...)\n"
+    "  MSFAQ_MATRIX_HS_TOKEN, MSFAQ_MATRIX_AS_TOKEN, MSFAQ_MATRIX_HOMESERVER\n"
+    "                              be a Matrix application service (msfaq\n"
+    "                              matrix-registration writes them)\n"
+    "  MSFAQ_MATRIX_AS_STATE       file remembering Matrix transactions\n"
+    "  MSFAQ_DEAD_LETTER           Matrix replies that could not be sent\n"
     "See docs/serve.md.\n";
 
 static int usage_error(const char *fmt, ...)
@@ -353,6 +359,19 @@ int main(int argc, char **argv)
             goto done;
         }
     }
+    if (serve_appservice_configured(&cfg)) {   /* Matrix (appservice.c) */
+        msfaq_error perr;
+        if (!post_init && msfaq_post_global_init(&perr) < 0) {
+            serve_log("%s", perr.text);
+            goto done;
+        }
+        post_init = true;
+        app.appservice = serve_appservice_start(&app, err, sizeof err);
+        if (!app.appservice) {
+            serve_log("cannot be a Matrix application service: %s", err);
+            goto done;
+        }
+    }
 
     fd = open_listener(cfg.listen, shown, sizeof shown);
     if (fd < 0)
@@ -394,6 +413,7 @@ int main(int argc, char **argv)
     status = 0;
 done:
     serve_events_stop(app.events);
+    serve_appservice_stop(app.appservice);
     if (kb_open)
         serve_kb_destroy(&app.kb);
     if (post_init)

@@ -17,6 +17,12 @@
  *     MSFAQ_POST_MATTERMOST      Mattermost incoming webhook: markdown text
  *     MSFAQ_POST_JSON            any URL: the fields of `msfaq ask --json`
  *                                plus "question"
+ *     MSFAQ_POST_MATRIX          Matrix client-server API with an access
+ *                                token: an m.notice (plain body and
+ *                                escaped HTML) in a room, as a rich reply
+ *                                with m.mentions; PUT with a transaction
+ *                                id derived from the event replied to, so
+ *                                a retried or repeated send posts once
  *
  * Life cycle:
  *
@@ -46,12 +52,15 @@
  * retry_after_max_ms, then retries; any other 4xx, a 3xx (redirects are not
  * followed), or "ok":false is a permanent refusal and is not retried
  * (chat.postMessage "ratelimited" and Slack's transient server errors are
- * retried).  Every attempt counts towards max_attempts.  A message that is
+ * retried; Matrix's 429 waits its retry_after_ms when the body has one).
+ * Every attempt counts towards max_attempts.  Matrix retries reuse the
+ * message's transaction id, so the homeserver posts it once even when an
+ * attempt that timed out had in fact arrived.  A message that is
  * still not delivered is appended to the dead-letter file (when one is
  * configured) as one JSON line; see docs/posting.md for its format.
  *
  * Secrets: the token and the webhook URLs (every URL but the Slack API
- * base, which is public) never appear in error text or in the dead-letter
+ * base and a Matrix homeserver's, which are public) never appear in error text or in the dead-letter
  * file: messages name the target, not the URL, and any copy of the token,
  * the URL or its path that libcurl or a server's reply brings along is
  * replaced by "[redacted]" before the text is cut to length.
@@ -94,14 +103,16 @@ extern "C" {
 #endif
 
 #define MSFAQ_POST_VERSION_MAJOR 1
-#define MSFAQ_POST_VERSION_MINOR 0
+#define MSFAQ_POST_VERSION_MINOR 1
 #define MSFAQ_POST_VERSION_PATCH 0
-#define MSFAQ_POST_VERSION_STRING "1.0.0"
+#define MSFAQ_POST_VERSION_STRING "1.1.0"
 #define MSFAQ_POST_VERSION_HEX \
     ((MSFAQ_POST_VERSION_MAJOR << 16) | (MSFAQ_POST_VERSION_MINOR << 8) | \
      MSFAQ_POST_VERSION_PATCH)
 
-/* Run-time version of the built library: "1.0.0" and its hex form. */
+/* Run-time version of the built library: "1.1.0" and its hex form.
+ * 1.1 added MSFAQ_POST_MATRIX and the message and receipt members marked
+ * "1.1" below. */
 MSFAQ_API const char *msfaq_post_version(void);
 MSFAQ_API unsigned msfaq_post_version_hex(void);
 
@@ -143,7 +154,8 @@ enum msfaq_post_target {
     MSFAQ_POST_SLACK_API = 2,      /* "slack": chat.postMessage */
     MSFAQ_POST_DISCORD = 3,        /* "discord" */
     MSFAQ_POST_MATTERMOST = 4,     /* "mattermost" */
-    MSFAQ_POST_JSON = 5            /* "json" */
+    MSFAQ_POST_JSON = 5,           /* "json" */
+    MSFAQ_POST_MATRIX = 6          /* "matrix" (1.1) */
 };
 
 /* The target's name as the msfaq-post --to option spells it, or NULL for
@@ -151,7 +163,7 @@ enum msfaq_post_target {
 MSFAQ_API const char *msfaq_post_target_name(int target);
 
 /* The target called name ("slack-webhook", "slack", "discord",
- * "mattermost", "json"), or MSFAQ_EINVAL when there is none. */
+ * "mattermost", "json", "matrix"), or MSFAQ_EINVAL when there is none. */
 MSFAQ_API int msfaq_post_target_from_name(const char *name);
 
 /* ---------------------------------------------------------------- config */
@@ -166,6 +178,10 @@ MSFAQ_API int msfaq_post_target_from_name(const char *name);
 #define MSFAQ_POST_DEFAULT_SLACK_API_URL "https://slack.com/api"
 /* Discord refuses content longer than this many characters. */
 #define MSFAQ_POST_DISCORD_MAX 2000
+/* Matrix: the answer is cut to this many characters in body and in
+ * formatted_body, which keeps an event well under the homeserver's
+ * 65536-byte limit. */
+#define MSFAQ_POST_MATRIX_TEXT_MAX 8000
 
 /*
  * How to reach one target.  msfaq_post_open() copies every string, so the
@@ -178,10 +194,16 @@ typedef struct msfaq_post_config {
     const char *url;           /* webhook URL (secret), or for
                                   MSFAQ_POST_SLACK_API the API base URL
                                   (NULL: https://slack.com/api; the library
-                                  appends "/chat.postMessage").  http:// or
-                                  https:// only. */
-    const char *token;         /* MSFAQ_POST_SLACK_API: the bot token
-                                  (secret; required); ignored otherwise */
+                                  appends "/chat.postMessage"), or for
+                                  MSFAQ_POST_MATRIX the homeserver's base
+                                  URL (required; "https://matrix.org": the
+                                  library appends /_matrix/client/v3/...).
+                                  http:// or https:// only. */
+    const char *token;         /* MSFAQ_POST_SLACK_API: the bot token;
+                                  MSFAQ_POST_MATRIX: the access token
+                                  (an application service's as_token
+                                  too).  Secret; required by those two;
+                                  ignored otherwise */
     const char *dead_letter;   /* file that undelivered messages are
                                   appended to, or NULL for none.  Its
                                   folder must exist; the file is created
@@ -233,20 +255,42 @@ typedef struct msfaq_post_message {
     const char *channel;       /* MSFAQ_POST_SLACK_API: channel ID
                                   (required); MSFAQ_POST_MATTERMOST: channel
                                   name overriding the webhook's (optional);
+                                  MSFAQ_POST_MATRIX: the room ID
+                                  ("!abc:example.org"; required to send);
                                   ignored by the other targets */
     const char *thread_ts;     /* MSFAQ_POST_SLACK_API: the parent
-                                  message's ts to reply in its thread, or
-                                  NULL; ignored by the other targets */
+                                  message's ts to reply in its thread;
+                                  MSFAQ_POST_MATRIX: the thread root's
+                                  event ID when the question was asked in
+                                  a thread (m.thread); or NULL; ignored by
+                                  the other targets */
+    /* 1.1: MSFAQ_POST_MATRIX only; ignored by the other targets */
+    const char *reply_to;      /* event ID of the question: the message is
+                                  a rich reply to it (m.in_reply_to), and
+                                  the transaction id is derived from it,
+                                  so sending the reply to one event twice
+                                  (a retry, a restarted bot) posts once.
+                                  NULL: not a reply. */
+    const char *reply_sender;  /* user ID of the question's sender,
+                                  listed in m.mentions (notifies them), or
+                                  NULL: m.mentions is {} (nobody) */
+    const char *txn_id;        /* the transaction id, overriding the one
+                                  derived from reply_to; NULL: derived, or
+                                  a new one per msfaq_post_send() call when
+                                  there is no reply_to.  Characters
+                                  A-Z a-z 0-9 . _ ~ - only, at most 255. */
 } msfaq_post_message;
 
 #define MSFAQ_POST_MESSAGE_INIT {sizeof(msfaq_post_message), NULL, NULL, 0, \
-    NULL, 0.0, NULL, NULL, NULL, 0, NULL, NULL}
+    NULL, 0.0, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL}
 
 /*
  * The JSON body msfaq_post_send() would post for msg to target, as a
  * NUL-terminated string the caller frees with msfaq_post_free().  No
  * network access; useful for tests, dry runs, and hosts that answer with
- * the body themselves (a Slack slash command's response).  Returns NULL
+ * the body themselves (a Slack slash command's response).  For
+ * MSFAQ_POST_MATRIX it is the event content (the room and transaction id
+ * go in the URL).  Returns NULL
  * with err filled on failure: MSFAQ_EINVAL (unknown target, no answer,
  * chat.postMessage without channel, bad size), MSFAQ_ENOMEM.  Thread-safe.
  */
@@ -262,7 +306,8 @@ typedef struct msfaq_poster msfaq_poster;  /* opaque; one target */
 
 /*
  * Open a poster for cfg->target.  Checks the config (a URL of http:// or
- * https://, a token for MSFAQ_POST_SLACK_API, non-negative limits, flags 0)
+ * https://, a token for MSFAQ_POST_SLACK_API and MSFAQ_POST_MATRIX, a
+ * homeserver URL for MSFAQ_POST_MATRIX, non-negative limits, flags 0)
  * and makes the libcurl handle; nothing is sent.  Returns a poster to free
  * with msfaq_post_close(), or NULL with err filled: MSFAQ_EINVAL (bad or
  * missing setting; the text never quotes a secret), MSFAQ_ENOMEM.
@@ -288,9 +333,17 @@ typedef struct msfaq_post_receipt {
                                   message's ts (thread on it); else "" */
     char channel[64];          /* MSFAQ_POST_SLACK_API: channel ID Slack
                                   reports; else "" */
+    /* 1.1 */
+    char event_id[256];        /* MSFAQ_POST_MATRIX: the event ID the
+                                  homeserver gave the message (the same
+                                  one again for a repeated transaction);
+                                  else "" */
+    char txn_id[256];          /* MSFAQ_POST_MATRIX: the transaction id
+                                  used; else "" */
 } msfaq_post_receipt;
 
-#define MSFAQ_POST_RECEIPT_INIT {sizeof(msfaq_post_receipt), 0, 0, 0, "", ""}
+#define MSFAQ_POST_RECEIPT_INIT {sizeof(msfaq_post_receipt), 0, 0, 0, "", \
+    "", "", ""}
 
 /*
  * Format msg for the poster's target and deliver it, retrying as described

@@ -509,13 +509,15 @@ static void names_versions_errors(void **state)
 {
     (void)state;
     const char *names[] = {"slack-webhook", "slack", "discord",
-                           "mattermost", "json"};
-    for (size_t i = 0; i < 5; i++) {
+                           "mattermost", "json", "matrix"};
+    for (size_t i = 0; i < 6; i++) {
         int t = msfaq_post_target_from_name(names[i]);
         assert_true(t > 0);
         assert_string_equal(msfaq_post_target_name(t), names[i]);
     }
-    assert_int_equal(msfaq_post_target_from_name("matrix"), MSFAQ_EINVAL);
+    assert_int_equal(msfaq_post_target_from_name("matrix"),
+                     MSFAQ_POST_MATRIX);
+    assert_int_equal(msfaq_post_target_from_name("irc"), MSFAQ_EINVAL);
     assert_int_equal(msfaq_post_target_from_name(NULL), MSFAQ_EINVAL);
     assert_null(msfaq_post_target_name(0));
     assert_string_equal(msfaq_post_version(), MSFAQ_POST_VERSION_STRING);
