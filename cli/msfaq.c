@@ -22,6 +22,7 @@
 #include <editline/readline.h>
 
 #include "msfaq.h"
+#include "program.h"
 
 #define EXIT_USAGE 2
 
@@ -56,11 +57,9 @@ static int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "msfaq: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'msfaq --help'.\n");
+    int rc = program_usage_error("msfaq", "msfaq", fmt, ap);
     va_end(ap);
-    return EXIT_USAGE;
+    return rc;
 }
 
 static void print_kb_error(const msfaq_error *e)

@@ -33,6 +33,7 @@
 
 #include "bot.h"
 #include "env_secret.h"
+#include "program.h"
 
 #define EXIT_USAGE 2
 
@@ -77,26 +78,10 @@ static const char usage_text[] =
 
 void bot_log(const char *fmt, ...)
 {
-    char line[1024];
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, ".%03dZ %s: ",
-                  (int)(tv.tv_usec / 1000), BOT_NAME);
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    program_log(BOT_NAME, fmt, ap);
     va_end(ap);
-    if (m < 0)
-        m = 0;
-    if ((size_t)(n + m) > sizeof line - 2)
-        m = (int)(sizeof line - 2) - n;
-    n += m;
-    line[n++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n);   /* one write */
-    (void)w;
 }
 
 static int usage_error(const char *fmt, ...)
@@ -106,11 +91,9 @@ static int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, BOT_NAME ": ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'msfaq matrix-bot --help'.\n");
+    int rc = program_usage_error(BOT_NAME, "msfaq matrix-bot", fmt, ap);
     va_end(ap);
-    return EXIT_USAGE;
+    return rc;
 }
 
 /* ------------------------------------------------------------ options */

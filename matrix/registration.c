@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "msfaq.h"
+#include "program.h"
 
 #define NAME "msfaq-matrix-registration"
 #define EXIT_USAGE 2
@@ -64,11 +65,9 @@ static int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, NAME ": ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'msfaq matrix-registration --help'.\n");
+    int rc = program_usage_error(NAME, "msfaq matrix-registration", fmt, ap);
     va_end(ap);
-    return EXIT_USAGE;
+    return rc;
 }
 
 typedef struct options {

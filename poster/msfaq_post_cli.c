@@ -25,6 +25,7 @@
 #include "env_secret.h"
 #include "msfaq.h"
 #include "msfaq_post.h"
+#include "program.h"
 
 #define EXIT_USAGE 2
 #define EXIT_DEAD_LETTERED 3
@@ -85,11 +86,9 @@ static int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "msfaq-post: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'msfaq post --help'.\n");
+    int rc = program_usage_error("msfaq-post", "msfaq post", fmt, ap);
     va_end(ap);
-    return EXIT_USAGE;
+    return rc;
 }
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

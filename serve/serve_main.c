@@ -30,6 +30,7 @@
 #include "serve.h"
 
 #include "msfaq_post.h"
+#include "program.h"
 
 #define EXIT_USAGE 2
 #define DRAIN_SECONDS 10
@@ -90,11 +91,9 @@ static int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, SERVE_NAME ": ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry '" SERVE_NAME " --help'.\n");
+    int rc = program_usage_error(SERVE_NAME, SERVE_NAME, fmt, ap);
     va_end(ap);
-    return EXIT_USAGE;
+    return rc;
 }
 
 /* Parses a whole decimal number in [min, max]. */

@@ -1,0 +1,41 @@
+/*
+ * program.c - usage errors and log lines shared by the msfaq programs.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "program.h"
+
+int program_usage_error(const char *prog, const char *help, const char *fmt,
+                        va_list ap)
+{
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry '%s --help'.\n", help);
+    return PROGRAM_EXIT_USAGE;
+}
+
+void program_log(const char *prog, const char *fmt, va_list ap)
+{
+    char line[1024];
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += snprintf(line + n, sizeof line - (size_t)n, ".%03dZ %s: ",
+                  (int)(tv.tv_usec / 1000), prog);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    if (m < 0)
+        m = 0;
+    if ((size_t)(n + m) > sizeof line - 2)
+        m = (int)(sizeof line - 2) - n;
+    n += m;
+    line[n++] = '\n';
+    /* one write(2): whole lines even when several threads log at once */
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    (void)w;
+}

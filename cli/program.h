@@ -1,0 +1,21 @@
+/* program.h - what the msfaq programs (msfaq, msfaq-post, msfaq-serve,
+ * msfaq-matrix-bot, ...) share: one way to report bad usage and one log
+ * line format.  A static library; not part of any ABI. */
+#ifndef MSFAQ_PROGRAM_H
+#define MSFAQ_PROGRAM_H
+
+#include <stdarg.h>
+
+#define PROGRAM_EXIT_USAGE 2
+
+/* Prints "PROG: message" and "Try 'HELP --help'." on stderr; returns
+ * PROGRAM_EXIT_USAGE. */
+int program_usage_error(const char *prog, const char *help, const char *fmt,
+                        va_list ap);
+
+/* One log line on stderr: UTC time to the millisecond, "PROG: ", the
+ * message.  A single write(2), so lines from several threads never mix;
+ * cut at 1 KiB. */
+void program_log(const char *prog, const char *fmt, va_list ap);
+
+#endif
