@@ -249,11 +249,7 @@ static bool valid_name(const char *s)
 
 static int find_concept(const msfaq_kb *kb, const char *name, size_t n)
 {
-    for (int i = 0; i < kb->n_concepts; i++)
-        if (strncmp(kb->concepts[i].name, name, n) == 0 &&
-            kb->concepts[i].name[n] == '\0')
-            return i;
-    return -1;
+    return msfaqp_strmap_get(&kb->concept_ids, name, n);
 }
 
 /* ------------------------------------------------------------- regex */
@@ -526,6 +522,10 @@ static int load_concepts(loader *ld, msfaqp_wordset *term_words)
             goto out;
         }
         int self = kb->n_concepts++;
+        if (msfaqp_strmap_put(&kb->concept_ids, key, strlen(key), self)) {
+            rc = MSFAQ_ENOMEM;
+            goto out;
+        }
         msfaqp_buf re = {0};
         size_t idx;
         json_t *t;
@@ -1252,6 +1252,7 @@ void msfaq_kb_close(msfaq_kb *kb)
         free(kb->concepts[i].aliases);
     }
     free(kb->concepts);
+    msfaqp_strmap_free(&kb->concept_ids);
     msfaqp_terms_free(kb);
     for (int i = 0; i < kb->n_intents; i++) {
         msfaqp_intent *in = &kb->intents[i];
@@ -1290,6 +1291,7 @@ void msfaq_kb_close(msfaq_kb *kb)
     msfaqp_wordset_free(&kb->targets);
     msfaqp_wordset_free(&kb->stems);
     free(kb->by_first);
+    free(kb->first_masks);
     free(kb->disclaimer);
     free(kb->fallback_text);
     free(kb->clarify_text);

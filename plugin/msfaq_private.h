@@ -63,14 +63,18 @@ typedef struct msfaqp_term {
     int next;            /* next term under the same index key, or -1 */
 } msfaqp_term;
 
-/* Open-addressing map from a key (a first word, or the first three
- * letters of a prefix) to the first of its terms. */
-typedef struct msfaqp_termindex {
+/* An open-addressing map from strings to ints (strmap.c). */
+typedef struct msfaqp_strmap {
     char **keys;
-    int *heads;
+    int *values;
     size_t cap;          /* power of two */
     size_t count;
-} msfaqp_termindex;
+} msfaqp_strmap;
+MSFAQP_HIDDEN int msfaqp_strmap_get(const msfaqp_strmap *m, const char *w,
+                                    size_t n);              /* -1: absent */
+MSFAQP_HIDDEN int msfaqp_strmap_put(msfaqp_strmap *m, const char *w,
+                                    size_t n, int value);   /* -1: ENOMEM */
+MSFAQP_HIDDEN void msfaqp_strmap_free(msfaqp_strmap *m);
 
 /* A weighted regex over the normalised question, owned by an intent. */
 typedef struct msfaqp_pattern {
@@ -140,8 +144,10 @@ struct msfaq_kb {
     int n_concepts;
     msfaqp_term *terms;
     int n_terms;
-    msfaqp_termindex by_word;    /* exact first words */
-    msfaqp_termindex by_stem;    /* first three letters of prefix words */
+    msfaqp_strmap by_word;       /* exact first word -> first term */
+    msfaqp_strmap by_stem;       /* first three letters of a prefix word
+                                    -> first term */
+    msfaqp_strmap concept_ids;   /* concept name -> index */
     msfaqp_intent *intents;
     int n_intents;
     msfaqp_response *responses;
@@ -151,6 +157,7 @@ struct msfaq_kb {
     msfaqp_wordset vocab;        /* every word the KB knows */
     msfaqp_wordset targets;      /* words a typo may be corrected to */
     const char **by_first;       /* targets grouped by first letter: */
+    uint32_t *first_masks;       /* ...with the set of letters of each */
     size_t first_at[257];        /* by_first[first_at[c]..first_at[c+1]) */
     msfaqp_wordset stems;        /* prefix terms ("relaps"): any word they
                                     start is known, never "corrected" */
@@ -207,6 +214,8 @@ MSFAQP_HIDDEN bool msfaqp_known(const msfaq_kb *kb, const char *w, size_t n);
  * into out and returns true, or returns false. */
 MSFAQP_HIDDEN bool msfaqp_split(const msfaq_kb *kb, const char *w, size_t n,
                                 char *out, size_t size);
+/* The set of letters a-z in w[0..n), one bit each. */
+MSFAQP_HIDDEN uint32_t msfaqp_letter_mask(const char *w, size_t n);
 /* Groups the targets by first letter for msfaqp_correct(). */
 MSFAQP_HIDDEN int msfaqp_targets_index(msfaq_kb *kb);
 /* The unique closest target word within the edit budget, or NULL. */

@@ -126,11 +126,21 @@ int msfaqp_damerau(const char *a, size_t la, const char *b, size_t lb,
     return prev[lb];
 }
 
+uint32_t msfaqp_letter_mask(const char *w, size_t n)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (w[i] >= 'a' && w[i] <= 'z')
+            m |= 1u << (w[i] - 'a');
+    return m;
+}
+
 int msfaqp_targets_index(msfaq_kb *kb)
 {
     size_t n = kb->targets.n_words;
     kb->by_first = malloc((n ? n : 1) * sizeof *kb->by_first);
-    if (!kb->by_first)
+    kb->first_masks = malloc((n ? n : 1) * sizeof *kb->first_masks);
+    if (!kb->by_first || !kb->first_masks)
         return -1;
     size_t count[257] = {0};
     for (size_t i = 0; i < n; i++)
@@ -140,7 +150,9 @@ int msfaqp_targets_index(msfaq_kb *kb)
     memcpy(kb->first_at, count, sizeof count);
     for (size_t i = 0; i < n; i++) {
         const char *w = kb->targets.words[i];
-        kb->by_first[count[(unsigned char)w[0]]++] = w;
+        size_t at = count[(unsigned char)w[0]]++;
+        kb->by_first[at] = w;
+        kb->first_masks[at] = msfaqp_letter_mask(w, strlen(w));
     }
     return 0;
 }
@@ -148,11 +160,15 @@ int msfaqp_targets_index(msfaq_kb *kb)
 /* Scans the targets starting with letter c (and, when second is not 0,
  * having it as their second letter); keeps the closest. */
 static void scan(const msfaq_kb *kb, unsigned char c, char second,
-                 const char *w, size_t n, int budget, const char **best,
-                 int *best_d, bool *tie)
+                 const char *w, size_t n, uint32_t mask, int budget,
+                 const char **best, int *best_d, bool *tie)
 {
     for (size_t i = kb->first_at[c]; i < kb->first_at[c + 1]; i++) {
         const char *t = kb->by_first[i];
+        /* an edit changes at most two letters of the set (a swap none):
+         * sets further apart than that cannot be within the budget */
+        if (__builtin_popcount(mask ^ kb->first_masks[i]) > 2 * budget)
+            continue;
         if (*best == t || (second && t[1] != second))
             continue;
         size_t tn = strlen(t);
@@ -177,10 +193,12 @@ const char *msfaqp_correct(const msfaq_kb *kb, const char *w, size_t n)
     bool tie = false;
     /* typos rarely touch the first letter; requiring it (or a swap of the
      * first two) keeps the scan short and avoids far-fetched corrections */
-    scan(kb, (unsigned char)w[0], 0, w, n, budget, &best, &best_d, &tie);
+    uint32_t mask = msfaqp_letter_mask(w, n);
+    scan(kb, (unsigned char)w[0], 0, w, n, mask, budget, &best, &best_d,
+         &tie);
     if (n > 1 && w[1] != w[0])
-        scan(kb, (unsigned char)w[1], w[0], w, n, budget, &best, &best_d,
-             &tie);
+        scan(kb, (unsigned char)w[1], w[0], w, n, mask, budget, &best,
+             &best_d, &tie);
     return (best && !tie && best_d <= budget) ? best : NULL;
 }
 

@@ -18,65 +18,12 @@
 
 #include "msfaq_private.h"
 
-/* Slot of key w[0..n): its own, or the empty one where it would go. */
-static size_t slot(const msfaqp_termindex *ix, const char *w, size_t n)
-{
-    size_t j = msfaqp_hash(w, n) & (ix->cap - 1);
-    while (ix->keys[j] &&
-           !(strncmp(ix->keys[j], w, n) == 0 && ix->keys[j][n] == '\0'))
-        j = (j + 1) & (ix->cap - 1);
-    return j;
-}
-
-static int head(const msfaqp_termindex *ix, const char *w, size_t n)
-{
-    if (!ix->cap)
-        return -1;
-    size_t j = slot(ix, w, n);
-    return ix->keys[j] ? ix->heads[j] : -1;
-}
-
-static int grow(msfaqp_termindex *ix)
-{
-    msfaqp_termindex big = {0};
-    big.cap = ix->cap ? ix->cap * 2 : 512;
-    big.keys = calloc(big.cap, sizeof *big.keys);
-    big.heads = calloc(big.cap, sizeof *big.heads);
-    if (!big.keys || !big.heads) {
-        free(big.keys);
-        free(big.heads);
-        return -1;
-    }
-    for (size_t i = 0; i < ix->cap; i++) {
-        if (!ix->keys[i])
-            continue;
-        size_t j = slot(&big, ix->keys[i], strlen(ix->keys[i]));
-        big.keys[j] = ix->keys[i];
-        big.heads[j] = ix->heads[i];
-    }
-    big.count = ix->count;
-    free(ix->keys);
-    free(ix->heads);
-    *ix = big;
-    return 0;
-}
-
 /* Files term t under key w[0..n); terms under one key form a list. */
-static int file_under(msfaq_kb *kb, msfaqp_termindex *ix, const char *w,
+static int file_under(msfaq_kb *kb, msfaqp_strmap *ix, const char *w,
                       size_t n, int t)
 {
-    if ((ix->count + 1) * 2 > ix->cap && grow(ix))
-        return -1;
-    size_t j = slot(ix, w, n);
-    if (!ix->keys[j]) {
-        if (!(ix->keys[j] = msfaqp_strndup(w, n)))
-            return -1;
-        ix->heads[j] = -1;
-        ix->count++;
-    }
-    kb->terms[t].next = ix->heads[j];
-    ix->heads[j] = t;
-    return 0;
+    kb->terms[t].next = msfaqp_strmap_get(ix, w, n);
+    return msfaqp_strmap_put(ix, w, n, t);
 }
 
 /* text is a term already checked by kb_load.c: words of [a-z0-9], single
@@ -167,26 +114,19 @@ void msfaqp_terms_scan(const msfaq_kb *kb, const char *norm,
     for (int i = 0; i < n; i++) {
         const char *tok = tokens[i].p;
         size_t tn = tokens[i].n;
-        try_list(kb, head(&kb->by_word, tok, tn), tokens, i, n, hit);
+        try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn), tokens, i, n,
+                 hit);
         /* the token may be a plural of a first word */
         if (tn > 3 && tok[tn - 1] == 's')
-            try_list(kb, head(&kb->by_word, tok, tn - 1), tokens, i, n,
-                     hit);
+            try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn - 1), tokens, i,
+                     n, hit);
         if (tn > 4 && tok[tn - 1] == 's' && tok[tn - 2] == 'e')
-            try_list(kb, head(&kb->by_word, tok, tn - 2), tokens, i, n,
-                     hit);
+            try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn - 2), tokens, i,
+                     n, hit);
         if (tn >= 3)
-            try_list(kb, head(&kb->by_stem, tok, 3), tokens, i, n, hit);
+            try_list(kb, msfaqp_strmap_get(&kb->by_stem, tok, 3), tokens, i, n,
+                     hit);
     }
-}
-
-static void index_free(msfaqp_termindex *ix)
-{
-    for (size_t i = 0; i < ix->cap; i++)
-        free(ix->keys[i]);
-    free(ix->keys);
-    free(ix->heads);
-    memset(ix, 0, sizeof *ix);
 }
 
 void msfaqp_terms_free(msfaq_kb *kb)
@@ -196,6 +136,6 @@ void msfaqp_terms_free(msfaq_kb *kb)
     free(kb->terms);
     kb->terms = NULL;
     kb->n_terms = 0;
-    index_free(&kb->by_word);
-    index_free(&kb->by_stem);
+    msfaqp_strmap_free(&kb->by_word);
+    msfaqp_strmap_free(&kb->by_stem);
 }
