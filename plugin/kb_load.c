@@ -1147,16 +1147,28 @@ static int build_vocab(msfaq_kb *kb, const msfaqp_wordset *term_words)
  * "acupuncture"), where it would only make ties. */
 static int add_stem_targets(msfaq_kb *kb)
 {
+    /* look only among targets with the stem's first letter */
+    if (msfaqp_targets_index(kb))
+        return -1;
+    size_t before = kb->targets.n_words;
     for (size_t i = 0; i < kb->stems.n_words; i++) {
         const char *st = kb->stems.words[i];
         size_t n = strlen(st);
+        unsigned char c = (unsigned char)st[0];
         bool covered = n < 5;
-        for (size_t k = 0; k < kb->targets.n_words && !covered; k++)
-            covered = strncmp(kb->targets.words[k], st, n) == 0;
+        for (size_t k = kb->first_at[c]; k < kb->first_at[c + 1] && !covered;
+             k++)
+            covered = strncmp(kb->by_first[k], st, n) == 0;
         if (!covered && msfaqp_wordset_add(&kb->targets, st, n))
             return -1;
     }
-    return 0;
+    if (kb->targets.n_words == before)
+        return 0;
+    free(kb->by_first);                       /* index the new ones too */
+    free(kb->first_masks);
+    kb->by_first = NULL;
+    kb->first_masks = NULL;
+    return msfaqp_targets_index(kb);
 }
 
 static int cmp_rewrite(const void *a, const void *b)
@@ -1209,8 +1221,7 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
     ld.raw = NULL;
     qsort(kb->rewrites, (size_t)kb->n_rewrites, sizeof *kb->rewrites,
           cmp_rewrite);
-    if (build_vocab(kb, &term_words) || add_stem_targets(kb) ||
-        msfaqp_targets_index(kb))
+    if (build_vocab(kb, &term_words) || add_stem_targets(kb))
         goto nomem;
     msfaqp_wordset_free(&term_words);
 
