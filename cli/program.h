@@ -11,11 +11,12 @@
 /* Prints "PROG: message" and "Try 'HELP --help'." on stderr; returns
  * PROGRAM_EXIT_USAGE. */
 int program_usage_error(const char *prog, const char *help, const char *fmt,
-                        va_list ap);
+                        va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* One log line on stderr: UTC time to the millisecond, "PROG: ", the
  * message.  A single write(2), so lines from several threads never mix;
  * cut at 1 KiB. */
-void program_log(const char *prog, const char *fmt, va_list ap);
+void program_log(const char *prog, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif
