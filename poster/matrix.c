@@ -136,36 +136,6 @@ char *msfaqp_post_matrix_url(const char *base, const msfaqp_post_msg *m,
 
 /* ---------------------------------------------------------- content */
 
-static const char *html_repl(unsigned char c)
-{
-    switch (c) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '"': return "&quot;";
-    case '\'': return "&#39;";
-    default: return NULL;
-    }
-}
-
-char *msfaqp_post_html_escape(const char *s)
-{
-    msfaqp_post_buf b = {NULL, 0, 0, 1};
-    msfaqp_post_buf_add(&b, "", 0);
-    for (const char *p = s; *p; p++) {
-        const char *r = html_repl((unsigned char)*p);
-        if (r)
-            msfaqp_post_buf_puts(&b, r);
-        else
-            msfaqp_post_buf_add(&b, p, 1);
-    }
-    if (!b.ok) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
-}
-
 /* Adds text (plain, already cut) to b as HTML paragraphs: a blank line
  * starts a new <p>, a single line break is <br>. */
 static void add_paragraphs(msfaqp_post_buf *b, const char *text)
@@ -190,7 +160,7 @@ static void add_paragraphs(msfaqp_post_buf *b, const char *text)
             i = j - 1;
             continue;
         }
-        const char *r = html_repl((unsigned char)text[i]);
+        const char *r = msfaqp_post_html_repl((unsigned char)text[i]);
         if (r)
             msfaqp_post_buf_puts(b, r);
         else

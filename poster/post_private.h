@@ -131,6 +131,8 @@ char *msfaqp_post_matrix_url(const char *base, const msfaqp_post_msg *m,
                              const char *txn, msfaq_error *err);
 /* HTML-escapes & < > " ' (a new string, or NULL). */
 char *msfaqp_post_html_escape(const char *s);
+/* The HTML entity for byte c, or NULL when c stands for itself. */
+const char *msfaqp_post_html_repl(unsigned char c);
 
 /* --- text.c: escaping and cutting, all on UTF-8 ---------------------- */
 

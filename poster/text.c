@@ -129,6 +129,23 @@ char *msfaqp_post_md_escape(const char *s)
     return escape(s, md_repl);
 }
 
+const char *msfaqp_post_html_repl(unsigned char c)
+{
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    default: return NULL;
+    }
+}
+
+char *msfaqp_post_html_escape(const char *s)
+{
+    return escape(s, msfaqp_post_html_repl);
+}
+
 /* ------------------------------------------------------------ cutting */
 
 /* Bytes in the UTF-8 sequence that starts with lead (1 for a stray
