@@ -50,17 +50,8 @@ static const char usage_text[] =
     "                section, answer, follow_ups\n"
     "  -h, --help    this help;  -V, --version  the version\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = program_usage_error("msfaq", "msfaq", fmt, ap);
-    va_end(ap);
-    return rc;
-}
+#define usage_error(...) \
+    program_usage_error("msfaq", "msfaq", __VA_ARGS__)
 
 static void print_kb_error(const msfaq_error *e)
 {

@@ -10,10 +10,13 @@
 #include "program.h"
 
 int program_usage_error(const char *prog, const char *help, const char *fmt,
-                        va_list ap)
+                        ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "%s: ", prog);
     vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, "\nTry '%s --help'.\n", help);
     return PROGRAM_EXIT_USAGE;
 }

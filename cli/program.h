@@ -9,9 +9,11 @@
 #define PROGRAM_EXIT_USAGE 2
 
 /* Prints "PROG: message" and "Try 'HELP --help'." on stderr; returns
- * PROGRAM_EXIT_USAGE. */
+ * PROGRAM_EXIT_USAGE.  A program defines its own one-line shorthand:
+ *     #define usage_error(...) \
+ *         program_usage_error("msfaq-post", "msfaq post", __VA_ARGS__) */
 int program_usage_error(const char *prog, const char *help, const char *fmt,
-                        va_list ap) __attribute__((format(printf, 3, 0)));
+                        ...) __attribute__((format(printf, 3, 4)));
 
 /* One log line on stderr: UTC time to the millisecond, "PROG: ", the
  * message.  A single write(2), so lines from several threads never mix;

@@ -84,17 +84,8 @@ void bot_log(const char *fmt, ...)
     va_end(ap);
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = program_usage_error(BOT_NAME, "msfaq matrix-bot", fmt, ap);
-    va_end(ap);
-    return rc;
-}
+#define usage_error(...) \
+    program_usage_error(BOT_NAME, "msfaq matrix-bot", __VA_ARGS__)
 
 /* ------------------------------------------------------------ options */
 

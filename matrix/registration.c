@@ -58,17 +58,8 @@ static const char usage_text[] =
     "  --force              replace files that exist\n"
     "  -h, --help           this help;  -V, --version  the version\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = program_usage_error(NAME, "msfaq matrix-registration", fmt, ap);
-    va_end(ap);
-    return rc;
-}
+#define usage_error(...) \
+    program_usage_error(NAME, "msfaq matrix-registration", __VA_ARGS__)
 
 typedef struct options {
     const char *url, *homeserver, *id, *localpart, *server_name;

@@ -79,17 +79,8 @@ static const char usage_text[] =
     "exit status: 0 posted; 3 not delivered, saved to the dead-letter file;\n"
     "2 bad usage or missing secret; 1 other errors.\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = program_usage_error("msfaq-post", "msfaq post", fmt, ap);
-    va_end(ap);
-    return rc;
-}
+#define usage_error(...) \
+    program_usage_error("msfaq-post", "msfaq post", __VA_ARGS__)
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -84,17 +84,8 @@ static const char usage_text[] =
     "  MSFAQ_DEAD_LETTER           Matrix replies that could not be sent\n"
     "See docs/serve.md.\n";
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = program_usage_error(SERVE_NAME, SERVE_NAME, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+#define usage_error(...) \
+    program_usage_error(SERVE_NAME, SERVE_NAME, __VA_ARGS__)
 
 /* Parses a whole decimal number in [min, max]. */
 static bool parse_number(const char *s, unsigned long min, unsigned long max,
