@@ -268,7 +268,8 @@ static int too_long(loader *ld, const char *where)
 
 /* Expands {concept} references into (?:regex of that concept).  Braces
  * that do not hold a plain name ({2,3}) are left for PCRE2. */
-static int expand(loader *ld, const char *src, const char *where, msfaqp_buf *out)
+static int expand(loader *ld, const char *src, const char *where,
+                  msfaqp_buf *out)
 {
     for (const char *p = src; *p;) {
         if (*p == '\\' && p[1]) {

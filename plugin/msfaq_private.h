@@ -1,5 +1,6 @@
 /*
- * msfaq_private.h - the in-memory knowledge base, shared by the plugin sources only.
+ * msfaq_private.h - the in-memory knowledge base, shared by the plugin
+ * sources only.
  *
  * A KB is built once by kb_load.c and never modified afterwards, which is
  * what makes msfaq_ask() safe to call from many threads: every per-question

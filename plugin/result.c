@@ -94,7 +94,8 @@ int msfaqp_result_finish(msfaq_result *r, json_t *explain)
     }
     msfaqp_buf_puts(&o, "]");
     if (explain) {
-        r->explain = json_dumps(explain, JSON_COMPACT | JSON_REAL_PRECISION(4));
+        r->explain =
+            json_dumps(explain, JSON_COMPACT | JSON_REAL_PRECISION(4));
         if (!r->explain) {
             free(o.p);
             return MSFAQ_ENOMEM;

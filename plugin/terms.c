@@ -118,11 +118,11 @@ void msfaqp_terms_scan(const msfaq_kb *kb, const char *norm,
                  hit);
         /* the token may be a plural of a first word */
         if (tn > 3 && tok[tn - 1] == 's')
-            try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn - 1), tokens, i,
-                     n, hit);
+            try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn - 1),
+                     tokens, i, n, hit);
         if (tn > 4 && tok[tn - 1] == 's' && tok[tn - 2] == 'e')
-            try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn - 2), tokens, i,
-                     n, hit);
+            try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn - 2),
+                     tokens, i, n, hit);
         if (tn >= 3)
             try_list(kb, msfaqp_strmap_get(&kb->by_stem, tok, 3), tokens, i, n,
                      hit);
