@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "msfaq.h"
 #include "program.h"
 
 int program_usage_error(const char *prog, const char *help, const char *fmt,
@@ -19,6 +20,19 @@ int program_usage_error(const char *prog, const char *help, const char *fmt,
     va_end(ap);
     fprintf(stderr, "\nTry '%s --help'.\n", help);
     return PROGRAM_EXIT_USAGE;
+}
+
+void program_refusal(int code, char *buf, size_t size)
+{
+    if (code == MSFAQ_ETOOLONG)
+        snprintf(buf, size, "Sorry, that question is too long: ask in at "
+                 "most %d bytes.", MSFAQ_MAX_QUESTION);
+    else if (code == MSFAQ_EUTF8)
+        snprintf(buf, size, "Sorry, I could not read that question: it is "
+                 "not valid UTF-8.");
+    else
+        snprintf(buf, size, "Sorry, I could not answer that (%s).",
+                 msfaq_strerror(code));
 }
 
 void program_log(const char *prog, const char *fmt, va_list ap)

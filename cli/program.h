@@ -5,6 +5,7 @@
 #define MSFAQ_PROGRAM_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define PROGRAM_EXIT_USAGE 2
 
@@ -14,6 +15,10 @@
  *         program_usage_error("msfaq-post", "msfaq post", __VA_ARGS__) */
 int program_usage_error(const char *prog, const char *help, const char *fmt,
                         ...) __attribute__((format(printf, 3, 4)));
+
+/* The reply for a question the library refused (msfaq_ask's error code):
+ * too long, not UTF-8, or anything else, as one sentence into buf. */
+void program_refusal(int code, char *buf, size_t size);
 
 /* One log line on stderr: UTC time to the millisecond, "PROG: ", the
  * message.  A single write(2), so lines from several threads never mix;

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "bot.h"
+#include "program.h"
 
 #define SYNC_MARGIN_MS 15000     /* client time-out beyond the long poll */
 #define BACKOFF_FIRST_MS 1000
@@ -169,12 +170,7 @@ static void answer(bot *b, const char *room_id, const mx_message *m,
         msg.result = res;
     } else {
         /* a question we cannot take still gets a reply saying why */
-        if (err.code == MSFAQ_ETOOLONG)
-            snprintf(why, sizeof why, "Sorry, that question is too long: "
-                     "ask in at most %d bytes.", MSFAQ_MAX_QUESTION);
-        else
-            snprintf(why, sizeof why, "Sorry, I could not answer that "
-                     "(%s).", msfaq_strerror(err.code));
+        program_refusal(err.code, why, sizeof why);
         msg.kind = MSFAQ_KIND_FALLBACK;
         msg.answer = why;
     }

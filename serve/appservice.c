@@ -48,6 +48,7 @@
 #include "msfaq_post.h"
 #include "mx.h"
 #include "serve.h"
+#include "program.h"
 
 #define PREFIX "/_matrix/app/v1"
 #define TXN_PATH PREFIX "/transactions/"
@@ -481,12 +482,7 @@ static void answer(serve_appservice *as, const char *room,
     if (rc >= 0) {
         msg.result = ans.result;
     } else {
-        if (err.code == MSFAQ_ETOOLONG)
-            snprintf(why, sizeof why, "Sorry, that question is too long: "
-                     "ask in at most %d bytes.", MSFAQ_MAX_QUESTION);
-        else
-            snprintf(why, sizeof why, "Sorry, I could not answer that "
-                     "(%s).", msfaq_strerror(err.code));
+        program_refusal(err.code, why, sizeof why);
         msg.kind = MSFAQ_KIND_FALLBACK;
         msg.answer = why;
     }

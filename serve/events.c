@@ -26,6 +26,7 @@
 #include "serve.h"
 
 #include "msfaq_post.h"
+#include "program.h"
 
 #define QUEUE_MAX 256
 #define DEDUP_SLOTS 4096
@@ -180,12 +181,7 @@ static void answer(serve_events *ev, const struct job *j)
     }
     /* a question we cannot take still gets a reply saying why */
     char why[128];
-    if (err.code == MSFAQ_ETOOLONG)
-        snprintf(why, sizeof why, "Sorry, that question is too long: ask "
-                 "in at most %d bytes.", MSFAQ_MAX_QUESTION);
-    else
-        snprintf(why, sizeof why, "Sorry, I could not answer that (%s).",
-                 msfaq_strerror(err.code));
+    program_refusal(err.code, why, sizeof why);
     msg.kind = MSFAQ_KIND_FALLBACK;
     msg.answer = why;
     post(ev, &msg);

@@ -20,6 +20,7 @@
 
 #include "msfaq_post.h"
 #include "serve.h"
+#include "program.h"
 
 /* The fields we use, borrowed from the parsed body. */
 struct hook {
@@ -57,12 +58,7 @@ static void answer(serve_app *app, const struct hook *h, serve_reply *rp)
     } else if (err.code == MSFAQ_EUTF8 || err.code == MSFAQ_ETOOLONG) {
         /* a 200, so the person sees why there is no answer */
         char why[128];
-        if (err.code == MSFAQ_EUTF8)
-            snprintf(why, sizeof why, "Sorry, I could not read that "
-                                      "question: it is not valid UTF-8.");
-        else
-            snprintf(why, sizeof why, "Sorry, that question is too long: "
-                     "ask in at most %d bytes.", MSFAQ_MAX_QUESTION);
+        program_refusal(err.code, why, sizeof why);
         serve_reply_json(rp, 200, json_pack("{s:s}", "text", why));
         rp->note = err.code == MSFAQ_EUTF8 ? "invalid_utf8"
                                            : "question_too_long";

@@ -27,6 +27,7 @@
 
 #include "msfaq_post.h"
 #include "serve.h"
+#include "program.h"
 
 /* ----------------------------------------------------------- common */
 
@@ -150,12 +151,7 @@ void serve_route_slack_commands(serve_app *app, const serve_request *rq,
         serve_reply_json(rp, 200, msg);
     } else if (err.code == MSFAQ_EUTF8 || err.code == MSFAQ_ETOOLONG) {
         char why[128];
-        if (err.code == MSFAQ_EUTF8)
-            snprintf(why, sizeof why, "Sorry, I could not read that "
-                                      "question: it is not valid UTF-8.");
-        else
-            snprintf(why, sizeof why, "Sorry, that question is too long: "
-                     "ask in at most %d bytes.", MSFAQ_MAX_QUESTION);
+        program_refusal(err.code, why, sizeof why);
         serve_reply_json(rp, 200,
                          json_pack("{s:s,s:s}", "response_type", "ephemeral",
                                    "text", why));
