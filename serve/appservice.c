@@ -19,31 +19,26 @@
  *   constant time): none is 401 M_UNAUTHORIZED, a wrong one 403
  *   M_FORBIDDEN, as the spec asks.  The legacy ?access_token= is accepted
  *   too; when both are given they must agree.
- * - Transactions are idempotent by txnId: the homeserver resends the same
- *   txnId (with the same events) when our 200 was lost.  The SHA-256 of
- *   each accepted txnId is kept in a ring of the last TXN_SLOTS and, with
- *   MSFAQ_MATRIX_AS_STATE, appended to that file (one hex digest a line,
- *   compacted when it doubles), so a restart does not answer a
- *   transaction twice either.  A repeat gets 200 {} and nothing else.
- *   Independently, each reply's transaction id is derived from the event
- *   it answers, so even a reprocessed event is posted once.
- * - "Remember, then queue" is one step under the lock; when the queue is
- *   full the transaction gets 503 and is not remembered, and the
- *   homeserver sends it again later.
+ * - Transactions go through a queue.c queue: idempotent by txnId (the
+ *   homeserver resends the same txnId, with the same events, when our 200
+ *   was lost; a repeat gets 200 {} and nothing else), remembered across
+ *   restarts in MSFAQ_MATRIX_AS_STATE or MSFAQ_SPOOL_DIR, and with
+ *   MSFAQ_SPOOL_DIR kept on disk until handled, so a crash loses none.
+ *   When the queue is full the transaction gets 503 and is not
+ *   remembered, and the homeserver sends it again later.
+ * - Independently, each reply's transaction id is derived from the event
+ *   it answers, so even an event handled twice (a crash between the reply
+ *   and the spool's clean-up) is posted once.
  * - A homeserver batches up to 100 events a transaction, so this route
  *   takes bodies up to SERVE_APPSERVICE_MAX_BODY whatever --max-body says.
  * - Other routes: POST /ping is answered 200 {}; user and room queries
  *   404 M_NOT_FOUND (we own no namespace to create on demand); anything
  *   else 404 M_UNRECOGNIZED, and a known route with another method 405.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "msfaq_post.h"
 #include "mx.h"
@@ -55,162 +50,22 @@
 #define USERS_PATH PREFIX "/users/"
 #define ROOMS_PATH PREFIX "/rooms/"
 #define STARTS(s, lit) (!strncmp((s), lit, sizeof lit - 1))
-#define QUEUE_MAX 256            /* transactions waiting */
-#define TXN_SLOTS 4096           /* txnIds remembered */
 #define EVENT_SLOTS 4096         /* event IDs answered */
 #define DRAIN_MS 10000           /* after stop: calls still allowed */
 
-struct job {
-    struct job *next;
-    json_t *events;              /* owned; only the worker touches it */
-};
-
 struct serve_appservice {
     serve_app *app;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    struct job *head, *tail;
-    size_t queued;
-    bool stopping;
-    long long stop_at;           /* monotonic ms of the stop request */
-    /* accepted txnIds (digests), under lock */
-    unsigned char (*txns)[SERVE_SHA256_SIZE];
-    size_t txn_next, txn_count;
-    int state_fd;                /* MSFAQ_MATRIX_AS_STATE, or -1 */
-    size_t state_lines;
+    serve_queue *queue;          /* of transactions' events */
     /* the worker's own */
     mx_client *mx;
     msfaq_poster *poster;
     mx_rooms *rooms;
     char *user_id, *display_name;
-    unsigned char (*events)[SERVE_SHA256_SIZE];
+    serve_queue_key *events;     /* ring of event IDs answered */
     size_t ev_next, ev_count;
     unsigned long answered, failed;
+    bool aborted;                /* a call was cut short by the stop */
 };
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void digest(const char *kind, const char *s,
-                   unsigned char out[SERVE_SHA256_SIZE])
-{
-    serve_sha256 c;
-    serve_sha256_init(&c);
-    serve_sha256_update(&c, kind, strlen(kind) + 1);
-    serve_sha256_update(&c, s, strlen(s));
-    serve_sha256_final(&c, out);
-}
-
-static bool in_ring(unsigned char (*ring)[SERVE_SHA256_SIZE], size_t count,
-                    const unsigned char *key)
-{
-    for (size_t i = 0; i < count; i++)
-        if (!memcmp(ring[i], key, SERVE_SHA256_SIZE))
-            return true;
-    return false;
-}
-
-static void add_ring(unsigned char (*ring)[SERVE_SHA256_SIZE], size_t slots,
-                     size_t *next, size_t *count, const unsigned char *key)
-{
-    memcpy(ring[*next], key, SERVE_SHA256_SIZE);
-    *next = (*next + 1) % slots;
-    if (*count < slots)
-        (*count)++;
-}
-
-/* ------------------------------------------------------- txn state */
-
-static void hex(const unsigned char *d, char out[2 * SERVE_SHA256_SIZE + 2])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < SERVE_SHA256_SIZE; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * SERVE_SHA256_SIZE] = '\n';
-    out[2 * SERVE_SHA256_SIZE + 1] = '\0';
-}
-
-static bool unhex(const char *s, unsigned char out[SERVE_SHA256_SIZE])
-{
-    for (size_t i = 0; i < SERVE_SHA256_SIZE; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = s[2 * i + k];
-            v <<= 4;
-            if (c >= '0' && c <= '9')
-                v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v |= (unsigned)(c - 'a' + 10);
-            else
-                return false;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return true;
-}
-
-/* Opens the txn state file and loads what it remembers.  -1 with err. */
-static int state_open(serve_appservice *as, const char *path, char *err,
-                      size_t errlen)
-{
-    as->state_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
-                        O_NOCTTY, 0600);
-    if (as->state_fd < 0) {
-        snprintf(err, errlen, "MSFAQ_MATRIX_AS_STATE: %s: %s", path,
-                 strerror(errno));
-        return -1;
-    }
-    FILE *f = fdopen(dup(as->state_fd), "r");
-    if (!f) {
-        snprintf(err, errlen, "MSFAQ_MATRIX_AS_STATE: %s: %s", path,
-                 strerror(errno));
-        return -1;
-    }
-    char line[128];
-    unsigned char d[SERVE_SHA256_SIZE];
-    while (fgets(line, sizeof line, f))
-        if (strlen(line) >= 2 * SERVE_SHA256_SIZE && unhex(line, d)) {
-            add_ring(as->txns, TXN_SLOTS, &as->txn_next, &as->txn_count, d);
-            as->state_lines++;
-        }
-    fclose(f);
-    return 0;
-}
-
-/* Appends one digest (under lock); compacts the file to the ring when it
- * has grown to twice the ring. */
-static void state_add(serve_appservice *as, const unsigned char *d)
-{
-    if (as->state_fd < 0)
-        return;
-    char line[2 * SERVE_SHA256_SIZE + 2];
-    if (as->state_lines >= 2 * TXN_SLOTS && ftruncate(as->state_fd, 0) == 0) {
-        /* O_APPEND: the writes below go to the new end */
-        as->state_lines = 0;
-        size_t first = (as->txn_next + TXN_SLOTS - as->txn_count) % TXN_SLOTS;
-        for (size_t i = 0; i < as->txn_count; i++) {
-            hex(as->txns[(first + i) % TXN_SLOTS], line);
-            if (write(as->state_fd, line, strlen(line)) > 0)
-                as->state_lines++;
-        }
-        return;   /* d is in the ring already */
-    }
-    hex(d, line);
-    if (write(as->state_fd, line, strlen(line)) > 0) {
-        as->state_lines++;
-        fdatasync(as->state_fd);
-    } else {
-        serve_log("matrix appservice: cannot record a transaction in "
-                  "MSFAQ_MATRIX_AS_STATE: %s", strerror(errno));
-    }
-}
 
 /* ------------------------------------------------------------ route */
 
@@ -233,6 +88,34 @@ static void empty_object(serve_reply *rp, const char *note)
     rp->note = note;
 }
 
+int serve_appservice_parse_transaction(const char *body, size_t len,
+                                       json_t **events, serve_reply *rp)
+{
+    *events = NULL;
+    json_error_t je;
+    /* JSON_ALLOW_NUL: an event holding \u0000 is ignored on its own
+     * (matrix/event.c); refusing the whole transaction would make the
+     * homeserver send it again for ever */
+    json_t *in = json_loadb(body, len, JSON_ALLOW_NUL, &je);
+    if (!in) {
+        matrix_error(rp, 400, "M_NOT_JSON", "the body is not JSON");
+        return -1;
+    }
+    json_t *ev = json_object_get(in, "events");
+    if (!json_is_object(in) || (ev && !json_is_array(ev))) {
+        json_decref(in);
+        matrix_error(rp, 400, "M_BAD_JSON", "expected {\"events\": [...]}");
+        return -1;
+    }
+    *events = ev ? json_incref(ev) : json_array();
+    json_decref(in);
+    if (!*events) {
+        matrix_error(rp, 500, "M_UNKNOWN", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static void take_transaction(serve_appservice *as, const char *txn,
                              const serve_request *rq, serve_reply *rp)
 {
@@ -242,70 +125,37 @@ static void take_transaction(serve_appservice *as, const char *txn,
                          "bad transaction id");
             return;
         }
-    json_error_t je;
-    /* JSON_ALLOW_NUL: an event holding \u0000 is ignored on its own
-     * (matrix/event.c); refusing the whole transaction would make the
-     * homeserver send it again for ever */
-    json_t *in = json_loadb(rq->body, rq->body_len, JSON_ALLOW_NUL, &je);
-    json_t *events = json_object_get(in, "events");
-    if (!in) {
-        matrix_error(rp, 400, "M_NOT_JSON", "the body is not JSON");
+    json_t *events;
+    if (serve_appservice_parse_transaction(rq->body, rq->body_len, &events,
+                                           rp) < 0)
+        return;
+    serve_queue_key key;
+    serve_queue_key_of(&key, "txn", txn, NULL);
+    json_t *job = NULL;
+    if (json_array_size(events) &&
+        !(job = json_pack("{s:O}", "events", events))) {
+        json_decref(events);
+        matrix_error(rp, 500, "M_UNKNOWN", "out of memory");
         return;
     }
-    if (!json_is_object(in) || (events && !json_is_array(events))) {
-        json_decref(in);
-        matrix_error(rp, 400, "M_BAD_JSON", "expected {\"events\": [...]}");
-        return;
-    }
-    unsigned char key[SERVE_SHA256_SIZE];
-    digest("txn", txn, key);
-    struct job *j = NULL;
-    if (json_array_size(events)) {
-        j = calloc(1, sizeof *j);
-        if (!j) {
-            json_decref(in);
-            matrix_error(rp, 500, "M_UNKNOWN", "out of memory");
-            return;
-        }
-        j->events = json_incref(events);
-    }
-    json_decref(in);   /* the job holds the events */
-
-    const char *note;
-    int status = 200;
-    pthread_mutex_lock(&as->lock);
-    if (in_ring(as->txns, as->txn_count, key)) {
-        note = "duplicate transaction";
-    } else if (j && (as->stopping || as->queued >= QUEUE_MAX)) {
-        status = 503;
-        note = "busy";
-    } else {
-        add_ring(as->txns, TXN_SLOTS, &as->txn_next, &as->txn_count, key);
-        state_add(as, key);
-        if (j) {
-            if (as->tail)
-                as->tail->next = j;
-            else
-                as->head = j;
-            as->tail = j;
-            as->queued++;
-            j = NULL;
-            pthread_cond_signal(&as->wake);
-        }
-        note = "queued";
-    }
-    pthread_mutex_unlock(&as->lock);
-    if (j) {
-        json_decref(j->events);
-        free(j);
-    }
-    if (status == 503) {
+    json_decref(events);
+    int rc = serve_queue_submit(as->queue, &key, 1, job);
+    json_decref(job);
+    switch (rc) {
+    case SERVE_QUEUE_QUEUED:
+        empty_object(rp, "queued");
+        break;
+    case SERVE_QUEUE_DUPLICATE:
+        empty_object(rp, "duplicate transaction");
+        break;
+    default:
         /* the homeserver backs off and sends the same transaction again */
-        matrix_error(rp, 503, "M_UNKNOWN", "too many transactions queued");
-        rp->note = note;
-        return;
+        matrix_error(rp, 503, "M_UNKNOWN", rc == SERVE_QUEUE_BUSY
+                     ? "too many transactions queued"
+                     : "cannot keep the transaction now");
+        rp->note = rc == SERVE_QUEUE_BUSY ? "busy" : "spool failed";
+        break;
     }
-    empty_object(rp, note);
 }
 
 void serve_route_appservice(serve_app *app, const serve_request *rq,
@@ -371,34 +221,15 @@ void serve_route_appservice(serve_app *app, const serve_request *rq,
 
 /* ----------------------------------------------------------- worker */
 
-/* Waits ms, or until a stop request.  Returns false when stopping. */
-static bool pause_ms(serve_appservice *as, long ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&as->lock);
-    while (!as->stopping &&
-           pthread_cond_timedwait(&as->wake, &as->lock, &until) == 0) {
-        /* woken by a new job: keep waiting out the pause */
-    }
-    bool go_on = !as->stopping;
-    pthread_mutex_unlock(&as->lock);
-    return go_on;
-}
-
 /* libcurl's abort check: once stopping, calls get DRAIN_MS more. */
 static int should_abort(void *ud)
 {
     serve_appservice *as = ud;
-    pthread_mutex_lock(&as->lock);
-    bool late = as->stopping && mono_ms() - as->stop_at > DRAIN_MS;
-    pthread_mutex_unlock(&as->lock);
+    long long since;
+    bool late = as->queue && serve_queue_stopping(as->queue, &since) &&
+                since > DRAIN_MS;
+    if (late)
+        as->aborted = true;
     return late;
 }
 
@@ -424,7 +255,7 @@ static bool learn_user(serve_appservice *as)
         long ms = r.retry_after_ms > 0 ? r.retry_after_ms
                                        : (n < 6 ? 500L << n : 30000L);
         mx_reply_clear(&r);
-        if (!pause_ms(as, ms))
+        if (!serve_queue_pause(as->queue, ms))
             return false;
     }
 }
@@ -444,7 +275,7 @@ static void join(serve_appservice *as, const char *room)
         serve_log("matrix appservice: joining %s failed%s: %s", room,
                   again ? ", trying again" : "", r.error);
         mx_reply_clear(&r);
-        if (!again || !pause_ms(as, ms))
+        if (!again || !serve_queue_pause(as->queue, ms))
             return;
     }
 }
@@ -527,11 +358,15 @@ static void handle_event(serve_appservice *as, json_t *ev)
                       room, why);
         return;
     }
-    unsigned char key[SERVE_SHA256_SIZE];
-    digest("event", m.event_id, key);
-    if (in_ring(as->events, as->ev_count, key))
-        return;                          /* answered already */
-    add_ring(as->events, EVENT_SLOTS, &as->ev_next, &as->ev_count, key);
+    serve_queue_key key;
+    serve_queue_key_of(&key, "event", m.event_id, NULL);
+    for (size_t i = 0; i < as->ev_count; i++)
+        if (!memcmp(as->events[i].d, key.d, sizeof key.d))
+            return;                      /* answered already */
+    as->events[as->ev_next] = key;
+    as->ev_next = (as->ev_next + 1) % EVENT_SLOTS;
+    if (as->ev_count < EVENT_SLOTS)
+        as->ev_count++;
     if (!m.mentioned && !is_direct(as, room))
         return;
     char *q = mx_message_question(&m, &self);
@@ -540,44 +375,25 @@ static void handle_event(serve_appservice *as, json_t *ev)
     free(q);
 }
 
-static void *worker(void *arg)
+/* The queue's begin: the worker waits for the homeserver first. */
+static bool begin(void *ctx)
 {
-    serve_appservice *as = arg;
-    if (!learn_user(as)) {
-        /* stopping before the homeserver ever answered: drop the queue */
-        pthread_mutex_lock(&as->lock);
-        for (struct job *j = as->head, *next; j; j = next) {
-            next = j->next;
-            json_decref(j->events);
-            free(j);
-        }
-        as->head = as->tail = NULL;
-        as->queued = 0;
-        pthread_mutex_unlock(&as->lock);
-        return NULL;
-    }
-    for (;;) {
-        pthread_mutex_lock(&as->lock);
-        while (!as->head && !as->stopping)
-            pthread_cond_wait(&as->wake, &as->lock);
-        struct job *j = as->head;
-        if (j) {
-            as->head = j->next;
-            if (!as->head)
-                as->tail = NULL;
-            as->queued--;
-        }
-        pthread_mutex_unlock(&as->lock);
-        if (!j)
-            break;                 /* stopping, and the queue is empty */
-        size_t i;
-        json_t *ev;
-        json_array_foreach(j->events, i, ev)
-            handle_event(as, ev);
-        json_decref(j->events);
-        free(j);
-    }
-    return NULL;
+    return learn_user(ctx);
+}
+
+/* The queue's handler: one transaction's events.  A transaction cut short
+ * by the stop is kept in the spool (MSFAQ_SPOOL_DIR) for the next start;
+ * its events already answered are then sent again with the same
+ * transaction ids, which the homeserver drops. */
+static int handle_transaction(void *ctx, json_t *job)
+{
+    serve_appservice *as = ctx;
+    as->aborted = false;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(job, "events"), i, ev)
+        handle_event(as, ev);
+    return as->aborted ? -1 : 0;
 }
 
 /* -------------------------------------------------------- life cycle */
@@ -591,12 +407,10 @@ static void release(serve_appservice *as)
 {
     if (!as)
         return;
+    serve_queue_stop(as->queue);       /* it answers what is queued */
     msfaq_post_close(as->poster);
     mx_client_close(as->mx);
     mx_rooms_free(as->rooms);
-    if (as->state_fd >= 0)
-        close(as->state_fd);
-    free(as->txns);
     free(as->events);
     free(as->user_id);
     free(as->display_name);
@@ -608,23 +422,16 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
 {
     const serve_config *cfg = app->cfg;
     serve_appservice *as = calloc(1, sizeof *as);
+    char *spool = NULL, *seen = NULL;
     if (as) {
-        as->state_fd = -1;
-        as->txns = calloc(TXN_SLOTS, sizeof *as->txns);
         as->events = calloc(EVENT_SLOTS, sizeof *as->events);
         as->rooms = mx_rooms_new();
     }
-    if (!as || !as->txns || !as->events || !as->rooms) {
+    if (!as || !as->events || !as->rooms) {
         snprintf(err, errlen, "out of memory");
-        release(as);
-        return NULL;
+        goto fail;
     }
     as->app = app;
-    if (cfg->matrix_as_state &&
-        state_open(as, cfg->matrix_as_state, err, errlen) < 0) {
-        release(as);
-        return NULL;
-    }
     mx_client_config mc = {
         .homeserver = cfg->matrix_homeserver,
         .token = cfg->matrix_as_token,
@@ -632,11 +439,10 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
         .abort_fn = should_abort,
         .abort_ud = as,
     };
-    char why[256];
+    char why[512];
     if (!(as->mx = mx_client_open(&mc, why, sizeof why))) {
         snprintf(err, errlen, "MSFAQ_MATRIX_HOMESERVER / _AS_TOKEN: %s", why);
-        release(as);
-        return NULL;
+        goto fail;
     }
     msfaq_post_config pc = MSFAQ_POST_CONFIG_INIT;
     pc.target = MSFAQ_POST_MATRIX;
@@ -649,38 +455,51 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
     msfaq_error perr;
     if (!(as->poster = msfaq_post_open(&pc, &perr))) {
         snprintf(err, errlen, "%s", perr.text);
-        release(as);
-        return NULL;
+        goto fail;
     }
-    pthread_mutex_init(&as->lock, NULL);
-    pthread_cond_init(&as->wake, NULL);
-    int rc = pthread_create(&as->thread, NULL, worker, as);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot start a thread: %s", strerror(rc));
-        pthread_cond_destroy(&as->wake);
-        pthread_mutex_destroy(&as->lock);
-        release(as);
-        return NULL;
+    /* MSFAQ_MATRIX_AS_STATE, when given, is where the txnIds go, as
+     * before the spool existed */
+    if (cfg->spool_dir &&
+        (asprintf(&spool, "%s/matrix-transactions", cfg->spool_dir) < 0 ||
+         (!cfg->matrix_as_state && asprintf(&seen, "%s/seen", spool) < 0))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    serve_queue_config qc = {
+        .name = "matrix appservice",
+        .spool = spool,
+        .seen_file = cfg->matrix_as_state ? cfg->matrix_as_state : seen,
+        .begin = begin,
+        .handle = handle_transaction,
+        .ctx = as,
+    };
+    /* as->queue is set before the worker runs: should_abort() reads it */
+    if (!(as->queue = serve_queue_open(&qc, why, sizeof why)) ||
+        serve_queue_run(as->queue, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", spool ? "MSFAQ_SPOOL_DIR"
+                 : "MSFAQ_MATRIX_AS_STATE", why);
+        goto fail;
     }
     serve_log("matrix appservice: transactions at " PREFIX "/transactions/, "
               "homeserver %s, %zu earlier transaction%s remembered",
-              cfg->matrix_homeserver, as->txn_count,
-              as->txn_count == 1 ? "" : "s");
+              cfg->matrix_homeserver, serve_queue_remembered(as->queue),
+              serve_queue_remembered(as->queue) == 1 ? "" : "s");
+    free(spool);
+    free(seen);
     return as;
+fail:
+    free(spool);
+    free(seen);
+    release(as);
+    return NULL;
 }
 
 void serve_appservice_stop(serve_appservice *as)
 {
     if (!as)
         return;
-    pthread_mutex_lock(&as->lock);
-    as->stopping = true;
-    as->stop_at = mono_ms();
-    pthread_cond_broadcast(&as->wake);
-    pthread_mutex_unlock(&as->lock);
-    pthread_join(as->thread, NULL);    /* it answers what is queued */
-    pthread_cond_destroy(&as->wake);
-    pthread_mutex_destroy(&as->lock);
+    serve_queue_stop(as->queue);       /* it answers what is queued */
+    as->queue = NULL;
     serve_log("matrix appservice: stopped after %lu answer%s (%lu not "
               "delivered)", as->answered, as->answered == 1 ? "" : "s",
               as->failed);

@@ -50,6 +50,7 @@ enum {
     SET_MATRIX_HOMESERVER,
     SET_MATRIX_AS_STATE,
     SET_DEAD_LETTER,
+    SET_SPOOL_DIR,
     SET_COUNT
 };
 
@@ -69,6 +70,7 @@ static const struct setting {
     [SET_MATRIX_HOMESERVER] = {"MSFAQ_MATRIX_HOMESERVER", false},
     [SET_MATRIX_AS_STATE] = {"MSFAQ_MATRIX_AS_STATE", false},
     [SET_DEAD_LETTER] = {"MSFAQ_DEAD_LETTER", false},
+    [SET_SPOOL_DIR] = {"MSFAQ_SPOOL_DIR", false},
 };
 
 /* Most entries in MSFAQ_WEB_ORIGINS. */
@@ -466,6 +468,7 @@ int serve_config_load(serve_config *cfg, const char *file, char *err,
     cfg->matrix_homeserver = values[SET_MATRIX_HOMESERVER];
     cfg->matrix_as_state = values[SET_MATRIX_AS_STATE];
     cfg->dead_letter = values[SET_DEAD_LETTER];
+    cfg->spool_dir = values[SET_SPOOL_DIR];
     free_value(&values[SET_RESPONSE_TYPE]);
     return 0;
 fail:
@@ -486,6 +489,7 @@ void serve_config_free(serve_config *cfg)
     free_value(&cfg->matrix_homeserver);
     free_value(&cfg->matrix_as_state);
     free_value(&cfg->dead_letter);
+    free_value(&cfg->spool_dir);
     free_origins(&cfg->web_origins, &cfg->web_origin_count);
     free(cfg->kb_dir);
     free(cfg->listen);

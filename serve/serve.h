@@ -24,8 +24,10 @@
  *                    (transactions pushed by the homeserver, answered on
  *                    a worker thread; uses matrix/mx.h)
  *     form.c         application/x-www-form-urlencoded bodies
- *     events.c       the queue and thread answering Slack events after the
- *                    HTTP reply, with de-duplication by event_id
+ *     queue.c        jobs answered after the HTTP reply, on a worker
+ *                    thread: bounded, de-duplicated, spooled to disk
+ *     events.c       answering Slack events (a queue.c queue), with
+ *                    de-duplication by event_id and by channel + ts
  *     kbref.c        the current KB, reference counted, swapped on reload
  *     metrics.c      counters and histograms, Prometheus text format
  *     log.c          one line per event on stderr
@@ -180,7 +182,11 @@ typedef struct serve_config {
     char *matrix_homeserver;     /* its client-server API base URL */
     char *matrix_as_state;       /* file of accepted transaction ids */
     char *dead_letter;           /* MSFAQ_DEAD_LETTER: replies that could
-                                    not be delivered (Matrix) */
+                                    not be delivered */
+    char *spool_dir;             /* MSFAQ_SPOOL_DIR: Slack events and
+                                    Matrix transactions accepted and not
+                                    yet answered (queue.c); NULL: kept in
+                                    memory only */
 } serve_config;
 
 /* Fills the settings named MSFAQ_* from the environment (NAME or
@@ -433,6 +439,76 @@ char *serve_web_csp(const serve_config *cfg);
  * could be confused by). */
 bool serve_web_origin_canon(const char *in, char *out, size_t size);
 
+/* ----------------------------------------------------------- queue.c */
+
+/* Jobs accepted over HTTP and handled afterwards, one at a time, by the
+ * queue's own worker thread (Slack events, Matrix transactions): bounded,
+ * de-duplicated by keys and, with a spool directory, kept on disk from
+ * acceptance until handled, so a restart or a crash loses none. */
+typedef struct serve_queue serve_queue;
+
+/* A de-duplication key: the SHA-256 of a job's ids. */
+typedef struct serve_queue_key {
+    unsigned char d[SERVE_SHA256_SIZE];
+} serve_queue_key;
+
+/* The key of kind and one or two strings (b may be NULL). */
+void serve_queue_key_of(serve_queue_key *k, const char *kind, const char *a,
+                        const char *b);
+
+typedef struct serve_queue_config {
+    const char *name;          /* for log lines: "slack events" */
+    const char *spool;         /* directory of the jobs not yet handled
+                                  (created, mode 0700); NULL: in memory */
+    const char *seen_file;     /* file of the keys seen; NULL: in memory */
+    size_t max_jobs;           /* jobs waiting; 0: 256 */
+    size_t seen_slots;         /* keys remembered; 0: 4096 */
+    /* On the worker thread before the first job (NULL: none); false
+     * (stopping first) leaves every job to the next start. */
+    bool (*begin)(void *ctx);
+    /* On the worker thread: one job.  0 when done with it; -1 to keep
+     * it in the spool for the next start (it could not be finished
+     * because the queue is stopping). */
+    int (*handle)(void *ctx, json_t *job);
+    void *ctx;
+} serve_queue_config;
+
+enum serve_queue_outcome {
+    SERVE_QUEUE_QUEUED,        /* accepted (on disk, with a spool) */
+    SERVE_QUEUE_DUPLICATE,     /* a key was seen before */
+    SERVE_QUEUE_BUSY,          /* full, or stopping */
+    SERVE_QUEUE_FAILED         /* out of memory, or the spool refused it */
+};
+
+/* Opens the spool (queuing the jobs left in it) and the seen file.
+ * NULL with err filled when it cannot.  Jobs may be submitted at once;
+ * they are handled once serve_queue_run() started the worker. */
+serve_queue *serve_queue_open(const serve_queue_config *qc, char *err,
+                              size_t errlen);
+
+/* Starts the worker thread.  -1 with err filled when it cannot. */
+int serve_queue_run(serve_queue *q, char *err, size_t errlen);
+
+/* Queues job (a JSON object; NULL: only remember the keys) unless one of
+ * its nkeys keys was seen before, and remembers the keys.  Returns an
+ * enum serve_queue_outcome; only QUEUED remembers.  Thread-safe. */
+int serve_queue_submit(serve_queue *q, const serve_queue_key *keys,
+                       size_t nkeys, json_t *job);
+
+/* Keys remembered now (for log lines). */
+size_t serve_queue_remembered(serve_queue *q);
+
+/* For the worker's long calls: true once stopping, with *since_ms (may be
+ * NULL) the milliseconds since the stop request. */
+bool serve_queue_stopping(serve_queue *q, long long *since_ms);
+
+/* Waits ms, or until a stop request.  false when stopping. */
+bool serve_queue_pause(serve_queue *q, long ms);
+
+/* Handles what is queued (when running), stops the worker and frees.
+ * NULL: no-op. */
+void serve_queue_stop(serve_queue *q);
+
 /* ---------------------------------------------------------- events.c */
 
 /* One Slack event to answer. */
@@ -494,6 +570,12 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
 /* Answers what is queued (network calls get 10 more seconds), stops the
  * thread and frees everything.  NULL is a no-op. */
 void serve_appservice_stop(serve_appservice *as);
+
+/* Reads a transaction body ({"events": [...]}).  0 with *events a new
+ * reference to its events (an empty array when there are none), or -1
+ * with rp set to the Matrix error to reply. */
+int serve_appservice_parse_transaction(const char *body, size_t len,
+                                       json_t **events, serve_reply *rp);
 
 /* true for a path of the application-service API (/_matrix/app/...). */
 bool serve_appservice_path(const char *path);

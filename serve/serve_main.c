@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "serve.h"
@@ -81,7 +82,10 @@ static const char usage_text[] =
     "                              be a Matrix application service (msfaq\n"
     "                              matrix-registration writes them)\n"
     "  MSFAQ_MATRIX_AS_STATE       file remembering Matrix transactions\n"
-    "  MSFAQ_DEAD_LETTER           Matrix replies that could not be sent\n"
+    "  MSFAQ_SPOOL_DIR             keeps accepted Slack events and Matrix\n"
+    "                              transactions until answered, across\n"
+    "                              restarts and crashes (recommended)\n"
+    "  MSFAQ_DEAD_LETTER           replies that could not be sent\n"
     "See docs/serve.md.\n";
 
 #define usage_error(...) \
@@ -336,6 +340,11 @@ int main(int argc, char **argv)
     }
     kb_open = true;
 
+    /* the queues make their own sub-directories in it */
+    if (cfg.spool_dir && mkdir(cfg.spool_dir, 0700) != 0 && errno != EEXIST) {
+        serve_log("MSFAQ_SPOOL_DIR: %s: %s", cfg.spool_dir, strerror(errno));
+        goto done;
+    }
     if (cfg.slack_bot_token) {
         msfaq_error perr;
         if (msfaq_post_global_init(&perr) < 0) {
@@ -362,6 +371,10 @@ int main(int argc, char **argv)
             goto done;
         }
     }
+
+    if (!cfg.spool_dir && (app.events || app.appservice))
+        serve_log("MSFAQ_SPOOL_DIR is not set: events accepted but not yet "
+                  "answered are lost if this process dies");
 
     fd = open_listener(cfg.listen, shown, sizeof shown);
     if (fd < 0)
