@@ -89,6 +89,25 @@ class LoggedCase(unittest.TestCase):
         return r
 
     @classmethod
+    def finish(cls, status, program, *closers):
+        """The end of tearDownClass, after the program was stopped with
+        SIGTERM (status: its exit status): the logs when a test failed,
+        closers called, Synapse (cls.hs) stopped, the folder removed;
+        then fails when status was not 0."""
+        if status != 0:   # a sanitizer's report, a crash
+            cls.failed = True
+        cls.dump_logs(cls.hs)
+        for close in closers:
+            close()
+        if cls.hs:
+            cls.hs.stop()
+        if not os.environ.get("MSFAQ_KEEP_TEST_DIR"):
+            shutil.rmtree(cls.dir, ignore_errors=True)
+        if status != 0:
+            raise AssertionError("%s exited with status %d on SIGTERM (its "
+                                 "log is above)" % (program, status))
+
+    @classmethod
     def dump_logs(cls, hs=None):
         if not cls.failed and not os.environ.get("MSFAQ_TEST_VERBOSE"):
             return
@@ -110,6 +129,13 @@ class Bot:
             stdout=subprocess.PIPE, stderr=self.err, text=True,
             stdin=subprocess.DEVNULL)
         self.line = first_line(self.proc, "msfaq-matrix-bot", log)
+
+    def expect_syncing(self, user_id):
+        """Raises unless the bot's first line says it syncs as user_id."""
+        if self.line != "syncing as " + user_id:
+            raise AssertionError("the bot did not start (first line %r); "
+                                 "its log:\n%s" % (self.line,
+                                                    read(self.log_path)))
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc.poll() is None:
@@ -178,27 +204,13 @@ class BotTest(LoggedCase):
                       ["--kb", cls.kb, "--state", cls.state,
                        "--dead-letter", cls.dead, "--sync-timeout", "5"]
                       + list(extra), cls.log)
-        if cls.bot.line != "syncing as " + cls.me:
-            raise AssertionError("the bot did not start (first line %r); "
-                                 "its log:\n%s" % (cls.bot.line,
-                                                   read(cls.log)))
+        cls.bot.expect_syncing(cls.me)
 
     @classmethod
     def tearDownClass(cls):
-        status = 0
-        if cls.bot:
-            status = cls.bot.stop()
-            cls.bot = None
-        if status != 0:   # a sanitizer's report, a crash
-            cls.failed = True
-        cls.dump_logs(cls.hs)
-        if cls.hs:
-            cls.hs.stop()
-        if not os.environ.get("MSFAQ_KEEP_TEST_DIR"):
-            shutil.rmtree(cls.dir, ignore_errors=True)
-        if status != 0:
-            raise AssertionError("msfaq-matrix-bot exited with status %d "
-                                 "on SIGTERM (its log is above)" % status)
+        status = cls.bot.stop() if cls.bot else 0
+        cls.bot = None
+        cls.finish(status, "msfaq-matrix-bot")
 
     # ---------------------------------------------------------- helpers
 
@@ -511,16 +523,7 @@ class AppServiceTest(LoggedCase):
                 status = cls.serve.wait()
             cls.serve.stdout.close()
             cls.err.close()
-        if status != 0:   # a sanitizer's report, a crash
-            cls.failed = True
-        cls.dump_logs(cls.hs)
-        if cls.hs:
-            cls.hs.stop()
-        if not os.environ.get("MSFAQ_KEEP_TEST_DIR"):
-            shutil.rmtree(cls.dir, ignore_errors=True)
-        if status != 0:
-            raise AssertionError("msfaq-serve exited with status %d on "
-                                 "SIGTERM (its log is above)" % status)
+        cls.finish(status, "msfaq-serve")
 
     def put(self, path, body, token=None, query=None):
         url = self.serve_url + path + (("?access_token=" + query)
@@ -693,6 +696,8 @@ class RegistrationTest(unittest.TestCase):
 
 
 def main():
+    """Runs the tests of the __main__ module: this file's, or those of
+    another driver here that imports it (test_matrix_kill.py)."""
     global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
