@@ -48,6 +48,7 @@
 
 #define JOB_SUFFIX ".job"
 #define TMP_SUFFIX ".tmp"
+#define BAD_SUFFIX ".bad"
 #define SEQ_DIGITS 20
 
 struct entry {
@@ -338,8 +339,9 @@ static void enqueue(serve_queue *q, struct entry *e)
 static void spool_set_aside(serve_queue *q, const char *path, const char *why)
 {
     char *bad;
-    if (asprintf(&bad, "%.*s.bad", (int)(strlen(path) - strlen(JOB_SUFFIX)),
-                 path) >= 0 && rename(path, bad) == 0)
+    if (asprintf(&bad, "%.*s" BAD_SUFFIX,
+                 (int)(strlen(path) - strlen(JOB_SUFFIX)), path) >= 0 &&
+        rename(path, bad) == 0)
         serve_log("%s: %s: %s; kept as %s", q->name, path, why, bad);
     else
         serve_log("%s: %s: %s", q->name, path, why);
@@ -371,8 +373,14 @@ static void spool_take(serve_queue *q, unsigned long long seq)
         json_array_foreach(keys, i, v) {
             const char *s = json_string_value(v);
             if (s && strlen(s) == 2 * SERVE_SHA256_SIZE && from_hex(s, &k) &&
-                !seen(q, &k))
+                !seen(q, &k)) {
                 ring_add(q, &k);
+                /* not in the seen file: the process died between
+                 * spool_write() and seen_append().  Written now, or it
+                 * is forgotten at the next start, and the sender's
+                 * repeat (it never got its 200) is handled again */
+                seen_append(q, &k, 1);
+            }
         }
         struct entry *e = calloc(1, sizeof *e);
         if (e) {
@@ -433,6 +441,12 @@ static int spool_open(serve_queue *q, char *err, size_t errlen)
             if (tmp)
                 unlink(tmp);
             free(tmp);
+            continue;
+        }
+        if (spool_name(de->d_name, BAD_SUFFIX, &seq)) {
+            /* numbers go past it, so no later job is set aside over it */
+            if (seq >= q->next_seq)
+                q->next_seq = seq + 1;
             continue;
         }
         if (!spool_name(de->d_name, JOB_SUFFIX, &seq))

@@ -118,26 +118,22 @@ class LoggedCase(unittest.TestCase):
             sys.stderr.write("---- synapse (end)\n%s\n" % hs.log_tail(40))
 
 
-class Bot:
-    """One run of msfaq-matrix-bot."""
+class Program:
+    """One run of a program of the build, its standard error appended
+    to log; its first line of output is self.line."""
+    name = None
 
     def __init__(self, build, env, args, log):
         self.log_path = log
         self.err = open(log, "a")
         self.proc = subprocess.Popen(
-            [os.path.join(build, "msfaq-matrix-bot")] + args, env=env,
+            [os.path.join(build, self.name)] + args, env=env,
             stdout=subprocess.PIPE, stderr=self.err, text=True,
             stdin=subprocess.DEVNULL)
-        self.line = first_line(self.proc, "msfaq-matrix-bot", log)
-
-    def expect_syncing(self, user_id):
-        """Raises unless the bot's first line says it syncs as user_id."""
-        if self.line != "syncing as " + user_id:
-            raise AssertionError("the bot did not start (first line %r); "
-                                 "its log:\n%s" % (self.line,
-                                                    read(self.log_path)))
+        self.line = first_line(self.proc, self.name, log)
 
     def stop(self, sig=signal.SIGTERM):
+        """Sends sig, waits for the end; returns the exit status."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -148,6 +144,70 @@ class Bot:
         self.proc.stdout.close()
         self.err.close()
         return self.proc.returncode
+
+
+class Bot(Program):
+    """One run of msfaq-matrix-bot."""
+    name = "msfaq-matrix-bot"
+
+    def expect_syncing(self, user_id):
+        """Raises unless the bot's first line says it syncs as user_id."""
+        if self.line != "syncing as " + user_id:
+            raise AssertionError("the bot did not start (first line %r); "
+                                 "its log:\n%s" % (self.line,
+                                                    read(self.log_path)))
+
+
+def bot_settings(folder, homeserver, token):
+    """The environment of a bot at homeserver with token (written to a
+    file in folder), and the paths of its state and dead-letter files
+    there."""
+    path = os.path.join(folder, "token")
+    write_private(path, token + "\n")
+    env = dict(os.environ, MSFAQ_MATRIX_HOMESERVER=homeserver,
+               MSFAQ_MATRIX_ACCESS_TOKEN_FILE=path)
+    env.pop("MSFAQ_MATRIX_ACCESS_TOKEN", None)
+    return (env, os.path.join(folder, "state.json"),
+            os.path.join(folder, "dead-letter.jsonl"))
+
+
+class Serve(Program):
+    """One run of msfaq-serve; raises unless it is listening."""
+    name = "msfaq-serve"
+
+    def __init__(self, build, env, args, log):
+        super().__init__(build, env, args, log)
+        if not self.line.startswith("listening on"):
+            self.stop(signal.SIGKILL)
+            raise AssertionError("msfaq serve did not start: %r\n%s"
+                                 % (self.line, read(log)))
+
+
+def appservice_files(folder, serve_url, hs_port):
+    """msfaq matrix-registration for a service at serve_url and a
+    homeserver on 127.0.0.1:hs_port: writes registration.yaml and
+    serve.conf into folder; returns their paths and the settings of
+    serve.conf (a dict)."""
+    reg = os.path.join(folder, "registration.yaml")
+    conf = os.path.join(folder, "serve.conf")
+    p = subprocess.run(
+        [os.path.join(ARGS.build, "msfaq"), "matrix-registration",
+         "--url", serve_url, "--homeserver",
+         "http://127.0.0.1:%d" % hs_port, "--server-name", "localhost",
+         "--id", "msfaq-test", "--localpart", "faq", "--output", reg,
+         "--serve-config", conf],
+        capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("msfaq matrix-registration: " + p.stderr)
+    settings = dict(l.split("=", 1) for l in read(conf).splitlines()
+                    if "=" in l and not l.startswith("#"))
+    return reg, conf, settings
+
+
+def without_msfaq_settings():
+    """The environment without any MSFAQ_ variable."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("MSFAQ_")}
 
 
 class BotTest(LoggedCase):
@@ -181,13 +241,8 @@ class BotTest(LoggedCase):
             for sub in ("patterns", "responses"):
                 shutil.copytree(os.path.join(ARGS.source, sub),
                                 os.path.join(cls.kb, sub))
-            token = os.path.join(cls.dir, "token")
-            write_private(token, cls.faqbot.token + "\n")
-            cls.env = dict(os.environ, MSFAQ_MATRIX_HOMESERVER=cls.hs.url,
-                           MSFAQ_MATRIX_ACCESS_TOKEN_FILE=token)
-            cls.env.pop("MSFAQ_MATRIX_ACCESS_TOKEN", None)
-            cls.state = os.path.join(cls.dir, "state.json")
-            cls.dead = os.path.join(cls.dir, "dead-letter.jsonl")
+            cls.env, cls.state, cls.dead = bot_settings(
+                cls.dir, cls.hs.url, cls.faqbot.token)
             cls.start_bot()
             for room in (cls.direct, cls.group):
                 S.wait_until("the bot to join %s" % room,
@@ -470,38 +525,17 @@ class AppServiceTest(LoggedCase):
             cls.serve_url = "http://127.0.0.1:%d" % cls.port
             cls.hs = S.Homeserver(ARGS.source, cls.dir)
             hs_port = S.free_port()
-            cls.reg = os.path.join(cls.dir, "registration.yaml")
-            cls.conf = os.path.join(cls.dir, "serve.conf")
-            p = subprocess.run(
-                [os.path.join(ARGS.build, "msfaq"), "matrix-registration",
-                 "--url", cls.serve_url, "--homeserver",
-                 "http://127.0.0.1:%d" % hs_port, "--server-name",
-                 "localhost", "--id", "msfaq-test", "--localpart", "faq",
-                 "--output", cls.reg, "--serve-config", cls.conf],
-                capture_output=True, text=True, timeout=60)
-            if p.returncode != 0:
-                raise AssertionError("msfaq matrix-registration: " +
-                                     p.stderr)
-            cls.tokens = dict(l.split("=", 1) for l in
-                              read(cls.conf).splitlines()
-                              if "=" in l and not l.startswith("#"))
+            cls.reg, cls.conf, cls.tokens = appservice_files(
+                cls.dir, cls.serve_url, hs_port)
             cls.hs.appservices = [cls.reg]
             cls.hs.start(port=hs_port)
             cls.me = "@faq:localhost"
             cls.alice = cls.hs.register("alice")
-            env = {k: v for k, v in os.environ.items()
-                   if not k.startswith("MSFAQ_")}
+            env = without_msfaq_settings()
             env["MSFAQ_MATRIX_AS_STATE"] = os.path.join(cls.dir, "as.state")
-            cls.err = open(cls.log, "a")
-            cls.serve = subprocess.Popen(
-                [os.path.join(ARGS.build, "msfaq-serve"), "--listen",
-                 "127.0.0.1:%d" % cls.port, "--config", cls.conf],
-                env=env, stdout=subprocess.PIPE, stderr=cls.err, text=True,
-                stdin=subprocess.DEVNULL)
-            line = first_line(cls.serve, "msfaq-serve", cls.log)
-            if not line.startswith("listening on"):
-                raise AssertionError("msfaq serve did not start: %r\n%s"
-                                     % (line, read(cls.log)))
+            cls.serve = Serve(ARGS.build, env,
+                              ["--listen", "127.0.0.1:%d" % cls.port,
+                               "--config", cls.conf], cls.log)
             cls.room = cls.alice.create_room(invite=[cls.me])
             S.wait_until("the service's user to join", lambda:
                          cls.me in cls.alice.members(cls.room), DEADLINE)
@@ -512,17 +546,8 @@ class AppServiceTest(LoggedCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = 0
-        if cls.serve:
-            if cls.serve.poll() is None:
-                cls.serve.send_signal(signal.SIGTERM)
-            try:
-                status = cls.serve.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                cls.serve.kill()
-                status = cls.serve.wait()
-            cls.serve.stdout.close()
-            cls.err.close()
+        status = cls.serve.stop() if cls.serve else 0
+        cls.serve = None
         cls.finish(status, "msfaq-serve")
 
     def put(self, path, body, token=None, query=None):
@@ -562,7 +587,8 @@ class AppServiceTest(LoggedCase):
         self.assertEqual((st, r["errcode"]), (401, "M_UNAUTHORIZED"))
         st, r = self.put(path, body, token="wrong")
         self.assertEqual((st, r["errcode"]), (403, "M_FORBIDDEN"))
-        st, r = self.put(path, body, token=self.tokens["MSFAQ_MATRIX_AS_TOKEN"])
+        st, r = self.put(path, body,
+                         token=self.tokens["MSFAQ_MATRIX_AS_TOKEN"])
         self.assertEqual((st, r["errcode"]), (403, "M_FORBIDDEN"))
         hs_token = self.tokens["MSFAQ_MATRIX_HS_TOKEN"]
         st, r = self.put(path, body, token=hs_token, query="other")
@@ -616,8 +642,7 @@ class AppServiceTest(LoggedCase):
 
     def test_4_settings_go_together(self):
         serve = os.path.join(ARGS.build, "msfaq-serve")
-        base = {k: v for k, v in os.environ.items()
-                if not k.startswith("MSFAQ_")}
+        base = without_msfaq_settings()
         env = dict(base, MSFAQ_MATRIX_HS_TOKEN="x" * 20)
         p = subprocess.run([serve, "--listen", "127.0.0.1:0"], env=env,
                            capture_output=True, text=True, timeout=60)

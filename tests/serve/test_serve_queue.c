@@ -243,6 +243,17 @@ static void test_spool_survives_a_crash(void **state)
     assert_int_equal(count_files(".job"), 0);
     assert_int_equal(count_files(".bad"), 1);
 
+    /* with only the .bad file left, new jobs are numbered after it, so
+     * none can later be set aside over it */
+    q = open_queue(&s, true, 0, 0);
+    assert_int_equal(submit(q, "e", 5, false), SERVE_QUEUE_QUEUED);
+    snprintf(path, sizeof path, "%s/00000000000000000010.job", spool);
+    assert_int_equal(access(path, F_OK), 0);
+    run(q);
+    serve_queue_stop(q);
+    assert_int_equal(s.count, 5);
+    assert_int_equal(s.order[4], 5);
+
     /* handled jobs are remembered across restarts too */
     s.count = 0;
     q = open_queue(&s, true, 0, 0);
