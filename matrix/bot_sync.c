@@ -9,7 +9,9 @@
  *      homeserver says no for good);
  *   3. GET /sync with our filter, the saved token and a 30 s long poll;
  *   4. the batch is handled: invites noted, then each joined room's new
- *      events in order, each question answered before the next event;
+ *      events in order, each question answered before the next event
+ *      (the walk is mx_sync_walk() in event.c, free of I/O so that it can
+ *      be tested and fuzzed on its own; the callbacks below do the I/O);
  *   5. only then is next_batch saved (bot_state.c says why).
  * Errors back off: 1 s, doubling, at most 60 s, with jitter; a 429 waits
  * what the homeserver asked.  A refused access token ends the bot: no
@@ -136,8 +138,9 @@ static void join_pending(bot *b)
 /* ------------------------------------------------------------ answers */
 
 /* Is room a direct room: the bot and one other member? */
-static bool is_direct(bot *b, const char *room_id)
+static bool is_direct(void *ud, const char *room_id)
 {
+    bot *b = ud;
     int n = mx_rooms_get(b->rooms, room_id);
     if (n < 0) {
         mx_reply r;
@@ -192,41 +195,12 @@ static void answer(bot *b, const char *room_id, const mx_message *m,
     msfaq_result_free(res);
 }
 
-/* One timeline event of room_id. */
-static void handle_event(bot *b, const char *room_id, json_t *ev)
-{
-    if (mx_event_is_member(ev))
-        mx_rooms_forget(b->rooms, room_id);   /* count again when needed */
-    mx_message m;
-    const char *why = mx_message_parse(ev, &b->self, &m);
-    if (why) {
-        /* our own replies come back in every sync: not worth a line */
-        if (m.event_id && strcmp(why, "own message") &&
-            strcmp(why, "not a message") && strcmp(why, "state event"))
-            bot_log("ignored %s in %s: %s", m.event_id, room_id, why);
-        return;
-    }
-    if (m.ts >= 0 && m.ts < b->state.started_ms) {
-        bot_log("ignored %s in %s: sent before the bot first started",
-                m.event_id, room_id);
-        return;
-    }
-    if (!m.mentioned && !is_direct(b, room_id))
-        return;                    /* a group room, not addressed to us */
-    char *q = mx_message_question(&m, &b->self);
-    if (!q) {
-        bot_log("out of memory reading %s", m.event_id);
-        return;
-    }
-    answer(b, room_id, &m, q);
-    free(q);
-}
-
 /* The events of a gap before a limited timeline, oldest first, as a new
  * array; NULL when they could not be fetched (logged). */
-static json_t *fetch_gap(bot *b, const char *room_id, const char *from,
+static json_t *fetch_gap(void *ud, const char *room_id, const char *from,
                          const char *to)
 {
+    bot *b = ud;
     static const char filter[] =
         "{\"types\":[\"m.room.message\",\"m.room.member\"]}";
     char *room = mx_escape(room_id), *f = mx_escape(filter);
@@ -299,69 +273,87 @@ fail:
     return NULL;
 }
 
+/* -------------------------------------------- the walk's callbacks */
+
+static void on_invited(void *ud, const char *room_id, const char *from)
+{
+    bot *b = ud;
+    if (invite_allowed(b, from)) {
+        bot_log("invited to %s by %s", room_id, from ? from : "?");
+        if (bot_state_add_pending(&b->state, room_id) < 0)
+            bot_log("out of memory noting the invite to %s", room_id);
+    } else {
+        bot_log("declining the invite to %s from %s: not in "
+                "--invite-from", room_id, from ? from : "?");
+        decline(b, room_id);
+    }
+}
+
+static void on_left(void *ud, const char *room_id)
+{
+    bot *b = ud;
+    mx_rooms_forget(b->rooms, room_id);
+    bot_state_drop_pending(&b->state, room_id);
+}
+
+static void on_joined(void *ud, const char *room_id)
+{
+    bot *b = ud;
+    bot_state_drop_pending(&b->state, room_id);
+}
+
+static void on_members_changed(void *ud, const char *room_id)
+{
+    bot *b = ud;
+    mx_rooms_forget(b->rooms, room_id);   /* count again when needed */
+}
+
+static void on_answer(void *ud, const char *room_id, const mx_message *m)
+{
+    bot *b = ud;
+    char *q = mx_message_question(m, &b->self);
+    if (!q) {
+        bot_log("out of memory reading %s", m->event_id);
+        return;
+    }
+    answer(b, room_id, m, q);
+    free(q);
+}
+
+static void on_ignored(void *ud, const char *room_id, const mx_message *m,
+                       const char *why)
+{
+    (void)ud;
+    /* our own replies come back in every sync: not worth a line */
+    if (m->event_id && strcmp(why, "own message") &&
+        strcmp(why, "not a message") && strcmp(why, "state event"))
+        bot_log("ignored %s in %s: %s", m->event_id, room_id, why);
+}
+
+static bool on_stopped(void *ud)
+{
+    (void)ud;
+    return bot_stop_signal != 0;
+}
+
+static const mx_sync_ops sync_ops = {
+    .invited = on_invited,
+    .left = on_left,
+    .joined = on_joined,
+    .members_changed = on_members_changed,
+    .fetch_gap = fetch_gap,
+    .is_direct = is_direct,
+    .answer = on_answer,
+    .ignored = on_ignored,
+    .stopped = on_stopped,
+};
+
 /* Handles one /sync reply.  Returns false when a stop signal cut it
  * short (its token must then not be saved). */
 static bool handle_sync(bot *b, json_t *body, const char *old_since)
 {
-    json_t *rooms = json_object_get(body, "rooms");
-    const char *room_id;
-    json_t *room;
-
-    json_object_foreach(json_object_get(rooms, "invite"), room_id, room) {
-        json_t *events = json_object_get(
-            json_object_get(room, "invite_state"), "events");
-        size_t i;
-        json_t *ev;
-        json_array_foreach(events, i, ev) {
-            if (!mx_event_invites(ev, b->self.user_id))
-                continue;
-            const char *from = json_string_value(json_object_get(ev,
-                                                                 "sender"));
-            if (invite_allowed(b, from)) {
-                bot_log("invited to %s by %s", room_id, from ? from : "?");
-                if (bot_state_add_pending(&b->state, room_id) < 0)
-                    bot_log("out of memory noting the invite to %s",
-                            room_id);
-            } else {
-                bot_log("declining the invite to %s from %s: not in "
-                        "--invite-from", room_id, from ? from : "?");
-                decline(b, room_id);
-            }
-            break;
-        }
-    }
-    json_object_foreach(json_object_get(rooms, "leave"), room_id, room) {
-        mx_rooms_forget(b->rooms, room_id);
-        bot_state_drop_pending(&b->state, room_id);
-    }
-    json_object_foreach(json_object_get(rooms, "join"), room_id, room) {
-        bot_state_drop_pending(&b->state, room_id);
-        size_t i;
-        json_t *ev;
-        json_array_foreach(json_object_get(json_object_get(room, "state"),
-                                           "events"), i, ev)
-            if (mx_event_is_member(ev))
-                mx_rooms_forget(b->rooms, room_id);
-        json_t *tl = json_object_get(room, "timeline");
-        const char *prev = json_string_value(json_object_get(tl,
-                                                             "prev_batch"));
-        if (json_is_true(json_object_get(tl, "limited")) && old_since &&
-            prev) {
-            json_t *gap = fetch_gap(b, room_id, prev, old_since);
-            json_array_foreach(gap, i, ev) {
-                if (bot_stop_signal)
-                    break;
-                handle_event(b, room_id, ev);
-            }
-            json_decref(gap);
-        }
-        json_array_foreach(json_object_get(tl, "events"), i, ev) {
-            if (bot_stop_signal)
-                return false;
-            handle_event(b, room_id, ev);
-        }
-    }
-    return !bot_stop_signal;
+    return mx_sync_walk(body, &b->self, b->state.started_ms, old_since,
+                        &sync_ops, b);
 }
 
 /* The sync filter, percent-encoded for the query string. */

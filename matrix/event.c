@@ -21,6 +21,9 @@
  *   before spec v1.13 quoted the message replied to) are dropped before
  *   anything else, so a reply to our answer is not read as a mention or
  *   a question; then our ID and name are removed.
+ * - The walk over a /sync reply (mx_sync_walk) is here too, apart from
+ *   the bot's network calls, so the fuzzer (tests/fuzz/fuzz_matrix.c)
+ *   reaches it without a homeserver.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -209,6 +212,79 @@ bool mx_event_is_member(json_t *ev)
     const char *type = str(ev, "type");
     return type && !strcmp(type, "m.room.member") &&
            json_object_get(ev, "state_key");
+}
+
+/* ------------------------------------------------------------- sync */
+
+/* One timeline event of room_id. */
+static void walk_event(json_t *ev, const char *room_id, const mx_self *self,
+                       long long not_before_ms, const mx_sync_ops *ops,
+                       void *ud)
+{
+    if (mx_event_is_member(ev))
+        ops->members_changed(ud, room_id);
+    mx_message m;
+    const char *why = mx_message_parse(ev, self, &m);
+    if (why) {
+        ops->ignored(ud, room_id, &m, why);
+        return;
+    }
+    if (m.ts >= 0 && m.ts < not_before_ms) {
+        ops->ignored(ud, room_id, &m, "sent before the bot first started");
+        return;
+    }
+    if (!m.mentioned && !ops->is_direct(ud, room_id))
+        return;                    /* a group room, not addressed to us */
+    ops->answer(ud, room_id, &m);
+}
+
+bool mx_sync_walk(json_t *body, const mx_self *self, long long not_before_ms,
+                  const char *since, const mx_sync_ops *ops, void *ud)
+{
+    json_t *rooms = json_object_get(body, "rooms");
+    const char *room_id;
+    json_t *room;
+
+    json_object_foreach(json_object_get(rooms, "invite"), room_id, room) {
+        json_t *events = json_object_get(
+            json_object_get(room, "invite_state"), "events");
+        size_t i;
+        json_t *ev;
+        json_array_foreach(events, i, ev) {
+            if (!mx_event_invites(ev, self->user_id))
+                continue;
+            ops->invited(ud, room_id, str(ev, "sender"));
+            break;
+        }
+    }
+    json_object_foreach(json_object_get(rooms, "leave"), room_id, room)
+        ops->left(ud, room_id);
+    json_object_foreach(json_object_get(rooms, "join"), room_id, room) {
+        ops->joined(ud, room_id);
+        size_t i;
+        json_t *ev;
+        json_array_foreach(json_object_get(json_object_get(room, "state"),
+                                           "events"), i, ev)
+            if (mx_event_is_member(ev))
+                ops->members_changed(ud, room_id);
+        json_t *tl = json_object_get(room, "timeline");
+        const char *prev = str(tl, "prev_batch");
+        if (json_is_true(json_object_get(tl, "limited")) && since && prev) {
+            json_t *gap = ops->fetch_gap(ud, room_id, prev, since);
+            json_array_foreach(gap, i, ev) {
+                if (ops->stopped(ud))
+                    break;
+                walk_event(ev, room_id, self, not_before_ms, ops, ud);
+            }
+            json_decref(gap);
+        }
+        json_array_foreach(json_object_get(tl, "events"), i, ev) {
+            if (ops->stopped(ud))
+                return false;
+            walk_event(ev, room_id, self, not_before_ms, ops, ud);
+        }
+    }
+    return !ops->stopped(ud);
 }
 
 /* ------------------------------------------------------------ rooms */

@@ -6,7 +6,8 @@
  *                libcurl: whoami, join, joined_members, profile, and any
  *                other call (the bot's /sync); errcode, retry_after_ms
  *     event.c    which room events to answer, and the question in them;
- *                a cache of rooms' joined-member counts (direct rooms)
+ *                the walk over the bot's /sync replies; a cache of
+ *                rooms' joined-member counts (direct rooms)
  *
  * Replies are not sent from here: libmsfaq-post's Matrix target formats
  * and sends them (m.notice, rich reply, transaction id from the event).
@@ -131,6 +132,55 @@ char *mx_message_question(const mx_message *m, const mx_self *self);
 bool mx_event_invites(json_t *ev, const char *user_id);
 /* 1 when ev is an m.room.member state event (membership may change). */
 bool mx_event_is_member(json_t *ev);
+
+/*
+ * What a /sync reply holds for the access-token bot, and which of its
+ * events get an answer: the walk of mx_sync_walk(), which does no I/O
+ * itself.  Whatever needs the network or the bot's state (joining,
+ * declining, counting members, fetching a gap, answering, logging) is a
+ * callback, called in the order of the reply.  Every member is required.
+ */
+typedef struct mx_sync_ops {
+    /* rooms.invite: the first invite of us (mx_event_invites) in
+     * room_id's invite_state; sender is the inviter, or NULL */
+    void (*invited)(void *ud, const char *room_id, const char *sender);
+    /* rooms.leave: we left room_id, or were removed */
+    void (*left)(void *ud, const char *room_id);
+    /* rooms.join: room_id, before any of its events */
+    void (*joined)(void *ud, const char *room_id);
+    /* a member event of room_id (state or timeline): who is in it may
+     * have changed */
+    void (*members_changed)(void *ud, const char *room_id);
+    /* room_id's timeline is limited: the events skipped between the
+     * tokens from (its prev_batch) and to (the previous sync's), oldest
+     * first, as a new array; NULL when they could not be fetched */
+    json_t *(*fetch_gap)(void *ud, const char *room_id, const char *from,
+                         const char *to);
+    /* whether room_id is direct (us and one other member); asked only for
+     * a message that does not mention us */
+    bool (*is_direct)(void *ud, const char *room_id);
+    /* m (borrowed from its event) is to be answered in room_id */
+    void (*answer)(void *ud, const char *room_id, const mx_message *m);
+    /* the event m was parsed from is not answered, for the static reason
+     * why (m->event_id may be NULL); messages in group rooms that do not
+     * mention us are left out silently */
+    void (*ignored)(void *ud, const char *room_id, const mx_message *m,
+                    const char *why);
+    /* true when the walk must stop (a stop signal) */
+    bool (*stopped)(void *ud);
+} mx_sync_ops;
+
+/*
+ * Walks a /sync reply: rooms.invite, rooms.leave, then each room of
+ * rooms.join (its state's member events; the gap before a limited
+ * timeline when since, the previous sync's token, is given; its timeline
+ * events in order).  Each timeline event is judged by mx_message_parse();
+ * one sent before not_before_ms (origin_server_ts) is ignored.  Returns
+ * false when ops->stopped() cut the walk short: the reply's next_batch
+ * must then not be saved.
+ */
+bool mx_sync_walk(json_t *body, const mx_self *self, long long not_before_ms,
+                  const char *since, const mx_sync_ops *ops, void *ud);
 
 /* Joined-member counts by room, to tell direct rooms (us and one other
  * person) from group rooms.  Unknown counts are -1. */

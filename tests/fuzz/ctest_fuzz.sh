@@ -12,6 +12,7 @@
 #       runs every file of DIR (tests/fuzz/regressions/<harness>/) once;
 #       fails if any of them still crashes.
 set -uo pipefail
+. "$(dirname "$0")/harness_opts.sh"
 mode=$1 harness=$2
 name=$(basename "$harness")
 opts=(-timeout=2 -rss_limit_mb=1024)
@@ -25,9 +26,7 @@ smoke)
   mkdir -p "$work/corpus" "$work/tmp"
   export TMPDIR=$work/tmp       # what a crashed run leaves stays here
   [ -n "$dict" ] && opts+=(-dict="$dict")
-  # -max_len above MSFAQ_MAX_QUESTION for questions; the KB seeds are
-  # larger, and libFuzzer then takes the largest seed as the limit
-  [ "$name" = fuzz_ask ] && opts+=(-max_len=4500)
+  harness_opts "$name"
   "$harness" "${opts[@]}" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$work/" "$work/corpus" "$seeds" >"$work/log" 2>&1
   rc=$?

@@ -26,13 +26,20 @@
 
 #include "msfaq.h"
 
+/* Where a broken invariant is told: stderr, unless a harness whose code
+ * under test writes a lot there (fuzz_http: a log line per request) is
+ * run with -close_fd_mask=2 and points this at a copy of stderr, made
+ * unbuffered, in LLVMFuzzerInitialize (which runs before the close). */
+static FILE *fz_report;
+
 #define FZ_CHECK(cond, ...)                                                  \
     do {                                                                     \
         if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: invariant broken: %s: ", __FILE__,       \
+            FILE *fz_out_ = fz_report ? fz_report : stderr;                  \
+            fprintf(fz_out_, "%s:%d: invariant broken: %s: ", __FILE__,      \
                     __LINE__, #cond);                                        \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
+            fprintf(fz_out_, __VA_ARGS__);                                   \
+            fputc('\n', fz_out_);                                            \
             abort();                                                         \
         }                                                                    \
     } while (0)

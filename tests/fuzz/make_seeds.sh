@@ -7,6 +7,13 @@
 #                         by the byte 0xFF): the tiny base KB, the shipped
 #                         KB, each broken case of tests/kb/ laid over the
 #                         base, and a few broken KBs of our own
+#   corpus/fuzz_slack/    Slack slash-command forms and Events API bodies
+#                         as Slack documents them, and malformed ones, each
+#                         after fuzz_slack's control byte
+#   corpus/fuzz_matrix/   Matrix /sync replies and application-service
+#                         transactions, likewise
+#   corpus/fuzz_http/     raw HTTP requests for every msfaq serve route
+#                         (written by make_seeds_chat.py)
 # Run it after the KB format or the shipped KB changes much; the seeds only
 # start the fuzzer off, so stale seeds are harmless.
 # Usage: tests/fuzz/make_seeds.sh
@@ -95,3 +102,6 @@ python3 -c 'import sys; d = open(sys.argv[1], "rb").read()
 open(sys.argv[2], "wb").write(d[:d.rindex(b"\xff")])' \
   "$kbc/kb-base" "$kbc/kb-no-article"
 echo "$(ls "$ask" | wc -l) question seeds, $(ls "$kbc" | wc -l) KB seeds"
+
+# --- chat bodies (Slack, Matrix) and HTTP requests
+python3 "$here/make_seeds_chat.py" "$here/corpus"

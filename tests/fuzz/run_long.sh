@@ -2,7 +2,7 @@
 # run_long.sh - fuzz one harness for longer than the ctest smoke run.
 #
 # Usage: tests/fuzz/run_long.sh HARNESS SECONDS [LIBFUZZER_OPTION...]
-#   HARNESS   fuzz_ask or fuzz_kb_load
+#   HARNESS   fuzz_ask, fuzz_kb_load, fuzz_slack, fuzz_matrix or fuzz_http
 #   SECONDS   how long to fuzz (e.g. 3600)
 # Environment:
 #   MSFAQ_FUZZ_BUILD  build folder (default: build-fuzz), configured here
@@ -25,10 +25,11 @@ fi
 harness=$1 seconds=$2
 shift 2
 case $harness in
-  fuzz_ask|fuzz_kb_load) ;;
+  fuzz_ask|fuzz_kb_load|fuzz_slack|fuzz_matrix|fuzz_http) ;;
   *) echo "run_long.sh: unknown harness '$harness'" >&2; exit 2 ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/harness_opts.sh"
 root=$(cd "$here/../.." && pwd)
 build=${MSFAQ_FUZZ_BUILD:-$root/build-fuzz}
 jobs=${JOBS:-1}
@@ -46,7 +47,7 @@ mkdir -p "$work/corpus"
 opts=(-timeout=2 -rss_limit_mb=1024 -max_total_time="$seconds"
       -print_final_stats=1 -artifact_prefix="$work/"
       -dict="$here/$harness.dict")
-[ "$harness" = fuzz_ask ] && opts+=(-max_len=4500)
+harness_opts "$harness"
 [ "$jobs" -gt 1 ] && opts+=(-fork="$jobs")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
