@@ -137,19 +137,23 @@ static void join_pending(bot *b)
 
 /* ------------------------------------------------------------ answers */
 
-/* Is room a direct room: the bot and one other member? */
-static bool is_direct(void *ud, const char *room_id)
+/* Is room a direct room: the bot and one other member?  -1 when the
+ * count cannot be had now: the batch is then synced again, since a
+ * question in a direct room must not be taken for group chatter. */
+static int is_direct(void *ud, const char *room_id)
 {
     bot *b = ud;
     int n = mx_rooms_get(b->rooms, room_id);
     if (n < 0) {
         mx_reply r;
         if (mx_joined_count(b->mx, room_id, &n, &r) < 0) {
+            bool later = r.aborted || mx_reply_transient(&r);
             if (!r.aborted)
-                bot_log("cannot count the members of %s: %s", room_id,
+                bot_log("cannot count the members of %s%s: %s", room_id,
+                        later ? " now" : "; taken as a group room",
                         r.error);
             mx_reply_clear(&r);
-            return false;
+            return later ? -1 : 0;
         }
         mx_reply_clear(&r);
         mx_rooms_set(b->rooms, room_id, n);
@@ -196,9 +200,11 @@ static void answer(bot *b, const char *room_id, const mx_message *m,
 }
 
 /* The events of a gap before a limited timeline, oldest first, as a new
- * array; NULL when they could not be fetched (logged). */
-static json_t *fetch_gap(void *ud, const char *room_id, const char *from,
-                         const char *to)
+ * array in *events.  0, or 1 when the homeserver refused them (logged;
+ * they are skipped), or -1 when they may be had later (no reply, 429,
+ * 5xx, out of memory, a stop): the batch is then synced again. */
+static int fetch_gap(void *ud, const char *room_id, const char *from,
+                     const char *to, json_t **events)
 {
     bot *b = ud;
     static const char filter[] =
@@ -207,6 +213,8 @@ static json_t *fetch_gap(void *ud, const char *room_id, const char *from,
     char *t = mx_escape(to), *cur = strdup(from);
     json_t *all = json_array();
     bool complete = false;
+    int rc = -1;                 /* what a failure below returns */
+    *events = NULL;
     if (!room || !f || !t || !cur || !all)
         goto fail;
     for (int page = 0; page < GAP_PAGES && !bot_stop_signal; page++) {
@@ -219,12 +227,16 @@ static json_t *fetch_gap(void *ud, const char *room_id, const char *from,
         }
         free(c);
         mx_reply r;
-        int rc = mx_call(b->mx, "GET", path, NULL, 30000, &r);
+        int got = mx_call(b->mx, "GET", path, NULL, 30000, &r);
         free(path);
-        if (rc < 0) {
+        if (got < 0) {
+            bool later = r.aborted || mx_reply_transient(&r);
             if (!r.aborted)
-                bot_log("cannot fetch the gap in %s: %s", room_id, r.error);
+                bot_log("cannot fetch the gap in %s%s: %s", room_id,
+                        later ? " now; this batch will be synced again"
+                              : "; its events are skipped", r.error);
             mx_reply_clear(&r);
+            rc = later ? -1 : 1;
             goto fail;
         }
         json_t *chunk = json_object_get(r.body, "chunk");
@@ -263,14 +275,15 @@ static json_t *fetch_gap(void *ud, const char *room_id, const char *from,
     free(cur);
     if (ordered && n)
         bot_log("fetched %zu events skipped by /sync in %s", n, room_id);
-    return ordered;
+    *events = ordered;
+    return ordered ? 0 : -1;
 fail:
     json_decref(all);
     free(room);
     free(f);
     free(t);
     free(cur);
-    return NULL;
+    return rc;
 }
 
 /* -------------------------------------------- the walk's callbacks */
@@ -350,7 +363,7 @@ static const mx_sync_ops sync_ops = {
 
 /* Handles one /sync reply.  Returns false when a stop signal cut it
  * short (its token must then not be saved). */
-static bool handle_sync(bot *b, json_t *body, const char *old_since)
+static int handle_sync(bot *b, json_t *body, const char *old_since)
 {
     return mx_sync_walk(body, &b->self, b->state.started_ms, old_since,
                         &sync_ops, b);
@@ -385,6 +398,7 @@ int bot_run(bot *b)
         return 1;
     }
     int failures = 0, status = 0;
+    int walk_failures = 0;       /* batches in a row not handled whole */
     char err[512];
     while (!bot_stop_signal) {
         if (bot_reload_signal) {
@@ -444,10 +458,24 @@ int bot_run(bot *b)
             nap(backoff_ms(1));
             continue;
         }
-        if (!handle_sync(b, r.body, since)) {
+        int walked = handle_sync(b, r.body, since);
+        if (walked == MX_WALK_STOPPED) {
             mx_reply_clear(&r);
             break;                  /* stopped half-way: keep the token */
         }
+        if (walked == MX_WALK_RETRY) {
+            /* a member count or a gap could not be had: the same batch
+             * again later, so that no question in it is lost */
+            mx_reply_clear(&r);
+            if (bot_stop_signal)
+                break;
+            long ms = backoff_ms(++walk_failures);
+            bot_log("this batch could not be handled whole; syncing it "
+                    "again in %.1f s", ms / 1000.0);
+            nap(ms);
+            continue;
+        }
+        walk_failures = 0;
         if (bot_state_set_since(&b->state, next) < 0)
             snprintf(err, sizeof err, "out of memory");
         else if (bot_state_save(&b->state, err, sizeof err) == 0)

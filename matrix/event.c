@@ -217,9 +217,11 @@ bool mx_event_is_member(json_t *ev)
 /* ------------------------------------------------------------- sync */
 
 /* One timeline event of room_id. */
-static void walk_event(json_t *ev, const char *room_id, const mx_self *self,
-                       long long not_before_ms, const mx_sync_ops *ops,
-                       void *ud)
+/* Judges one event; MX_WALK_RETRY when whether to answer it cannot be
+ * told now, else MX_WALK_DONE. */
+static int walk_event(json_t *ev, const char *room_id, const mx_self *self,
+                      long long not_before_ms, const mx_sync_ops *ops,
+                      void *ud)
 {
     if (mx_event_is_member(ev))
         ops->members_changed(ud, room_id);
@@ -227,19 +229,25 @@ static void walk_event(json_t *ev, const char *room_id, const mx_self *self,
     const char *why = mx_message_parse(ev, self, &m);
     if (why) {
         ops->ignored(ud, room_id, &m, why);
-        return;
+        return MX_WALK_DONE;
     }
     if (m.ts >= 0 && m.ts < not_before_ms) {
         ops->ignored(ud, room_id, &m, "sent before the bot first started");
-        return;
+        return MX_WALK_DONE;
     }
-    if (!m.mentioned && !ops->is_direct(ud, room_id))
-        return;                    /* a group room, not addressed to us */
+    if (!m.mentioned) {
+        int direct = ops->is_direct(ud, room_id);
+        if (direct < 0)
+            return MX_WALK_RETRY;  /* a question in a direct room, maybe */
+        if (!direct)
+            return MX_WALK_DONE;   /* a group room, not addressed to us */
+    }
     ops->answer(ud, room_id, &m);
+    return MX_WALK_DONE;
 }
 
-bool mx_sync_walk(json_t *body, const mx_self *self, long long not_before_ms,
-                  const char *since, const mx_sync_ops *ops, void *ud)
+int mx_sync_walk(json_t *body, const mx_self *self, long long not_before_ms,
+                 const char *since, const mx_sync_ops *ops, void *ud)
 {
     json_t *rooms = json_object_get(body, "rooms");
     const char *room_id;
@@ -270,21 +278,29 @@ bool mx_sync_walk(json_t *body, const mx_self *self, long long not_before_ms,
         json_t *tl = json_object_get(room, "timeline");
         const char *prev = str(tl, "prev_batch");
         if (json_is_true(json_object_get(tl, "limited")) && since && prev) {
-            json_t *gap = ops->fetch_gap(ud, room_id, prev, since);
+            json_t *gap = NULL;
+            if (ops->fetch_gap(ud, room_id, prev, since, &gap) < 0)
+                return MX_WALK_RETRY;
+            int rc = MX_WALK_DONE;
             json_array_foreach(gap, i, ev) {
-                if (ops->stopped(ud))
+                if (ops->stopped(ud) ||
+                    (rc = walk_event(ev, room_id, self, not_before_ms, ops,
+                                     ud)) != MX_WALK_DONE)
                     break;
-                walk_event(ev, room_id, self, not_before_ms, ops, ud);
             }
             json_decref(gap);
+            if (rc != MX_WALK_DONE)
+                return rc;
         }
         json_array_foreach(json_object_get(tl, "events"), i, ev) {
             if (ops->stopped(ud))
-                return false;
-            walk_event(ev, room_id, self, not_before_ms, ops, ud);
+                return MX_WALK_STOPPED;
+            if (walk_event(ev, room_id, self, not_before_ms, ops, ud) !=
+                MX_WALK_DONE)
+                return MX_WALK_RETRY;
         }
     }
-    return !ops->stopped(ud);
+    return ops->stopped(ud) ? MX_WALK_STOPPED : MX_WALK_DONE;
 }
 
 /* ------------------------------------------------------------ rooms */

@@ -153,12 +153,16 @@ typedef struct mx_sync_ops {
     void (*members_changed)(void *ud, const char *room_id);
     /* room_id's timeline is limited: the events skipped between the
      * tokens from (its prev_batch) and to (the previous sync's), oldest
-     * first, as a new array; NULL when they could not be fetched */
-    json_t *(*fetch_gap)(void *ud, const char *room_id, const char *from,
-                         const char *to);
-    /* whether room_id is direct (us and one other member); asked only for
-     * a message that does not mention us */
-    bool (*is_direct)(void *ud, const char *room_id);
+     * first, as a new array in *events.  0 when fetched; 1 when given up
+     * for good (a refusal: the walk goes on without them); -1 when it may
+     * work later (no reply, 429, 5xx): the walk ends with MX_WALK_RETRY,
+     * so the batch is walked again rather than its questions lost */
+    int (*fetch_gap)(void *ud, const char *room_id, const char *from,
+                     const char *to, json_t **events);
+    /* whether room_id is direct (us and one other member): 1 or 0; -1
+     * when it cannot be told now (ends the walk with MX_WALK_RETRY).
+     * Asked only for a message that does not mention us */
+    int (*is_direct)(void *ud, const char *room_id);
     /* m (borrowed from its event) is to be answered in room_id */
     void (*answer)(void *ud, const char *room_id, const mx_message *m);
     /* the event m was parsed from is not answered, for the static reason
@@ -170,17 +174,26 @@ typedef struct mx_sync_ops {
     bool (*stopped)(void *ud);
 } mx_sync_ops;
 
+/* How a walk ended.  Only after MX_WALK_DONE may the reply's next_batch
+ * be saved: otherwise the same batch must be synced and walked again
+ * (answers already sent are sent again with the same transaction ids,
+ * which the homeserver drops). */
+enum mx_walk {
+    MX_WALK_DONE,              /* every event seen */
+    MX_WALK_STOPPED,           /* ops->stopped() cut it short */
+    MX_WALK_RETRY              /* a callback could not do its part now */
+};
+
 /*
  * Walks a /sync reply: rooms.invite, rooms.leave, then each room of
  * rooms.join (its state's member events; the gap before a limited
  * timeline when since, the previous sync's token, is given; its timeline
  * events in order).  Each timeline event is judged by mx_message_parse();
  * one sent before not_before_ms (origin_server_ts) is ignored.  Returns
- * false when ops->stopped() cut the walk short: the reply's next_batch
- * must then not be saved.
+ * an enum mx_walk.
  */
-bool mx_sync_walk(json_t *body, const mx_self *self, long long not_before_ms,
-                  const char *since, const mx_sync_ops *ops, void *ud);
+int mx_sync_walk(json_t *body, const mx_self *self, long long not_before_ms,
+                 const char *since, const mx_sync_ops *ops, void *ud);
 
 /* Joined-member counts by room, to tell direct rooms (us and one other
  * person) from group rooms.  Unknown counts are -1. */

@@ -8,11 +8,14 @@
  *                serve's serve_appservice_parse_transaction() (appservice.c)
  *     bit 1      sync: the previous sync's token is known (gaps are
  *                fetched)
- *     bits 2-3   sync: a gap is 0 not fetched (NULL), 1 empty, 2-3 the
- *                room's timeline once more
+ *     bits 2-3   sync: a gap is 0 refused for good, 1 empty, 2 the room's
+ *                timeline once more, 3 not to be had now (the walk must
+ *                end asking to retry)
  *     bit 4      sync: rooms are direct (us and one other member)
  *     bit 5      we have no display name
- *     bits 6-7   sync: 3 stops the walk (a stop signal) after a few events
+ *     bits 6-7   sync: 3 stops the walk (a stop signal) after a few
+ *                events; 2 makes whether a room is direct unknowable now
+ *                (the walk must end asking to retry)
  * Every event goes through mx_event_invites(), mx_event_is_member(),
  * mx_message_parse() and, when it is to be answered, mx_message_question().
  *
@@ -31,7 +34,8 @@
  *     token, and judges every event of the gap and the timeline exactly
  *     once, in order: ignored, answered, or left (a group room that does
  *     not mention us); nothing sent before the bot's first start is
- *     answered; a stop ends it with false;
+ *     answered; a stop ends it with MX_WALK_STOPPED; a callback that
+ *     cannot do its part now ends it at once with MX_WALK_RETRY;
  *   - a transaction body gives its events (or none) when it is a JSON
  *     object whose "events", if any, is an array, and otherwise a 400 with
  *     a Matrix error ({"errcode", "error"}).
@@ -162,6 +166,8 @@ struct walk {
     const char *since;
     unsigned gap_mode;
     bool direct;
+    bool direct_unknown;        /* is_direct answers -1 */
+    bool retry;                 /* a callback answered -1 */
     long stop_after;            /* -1: never */
     /* the invites we expect, in order */
     const char *invite_room[64], *invite_from[64];
@@ -202,9 +208,11 @@ static void next(struct walk *w)
     w->direct_asked = false;
 }
 
+/* The walk ended early: a stop, or a callback asked for a retry. */
 static bool stopped_now(const struct walk *w)
 {
-    return w->stop_after >= 0 && (long)w->handled >= w->stop_after;
+    return w->retry ||
+           (w->stop_after >= 0 && (long)w->handled >= w->stop_after);
 }
 
 /* The joined room walked so far is done: everything in it was seen. */
@@ -231,6 +239,7 @@ static void room_done(struct walk *w)
 static void on_invited(void *ud, const char *room_id, const char *sender)
 {
     struct walk *w = ud;
+    FZ_CHECK(!w->retry, "invite to %s reported after a retry", room_id);
     size_t i = w->invites_seen++;
     FZ_CHECK(i < w->n_invites, "invite %zu to %s not expected", i, room_id);
     FZ_CHECK(!strcmp(room_id, w->invite_room[i]) &&
@@ -254,6 +263,7 @@ static void on_left(void *ud, const char *room_id)
 static void on_joined(void *ud, const char *room_id)
 {
     struct walk *w = ud;
+    FZ_CHECK(!w->retry, "%s joined after a retry", room_id);
     room_done(w);
     FZ_CHECK(w->join_it && !strcmp(room_id, json_object_iter_key(w->join_it)),
              "joined %s, not the next room of rooms.join", room_id);
@@ -281,6 +291,7 @@ static void on_joined(void *ud, const char *room_id)
 static void on_members_changed(void *ud, const char *room_id)
 {
     struct walk *w = ud;
+    FZ_CHECK(!w->retry, "members of %s changed after a retry", room_id);
     FZ_CHECK(w->room_id && !strcmp(room_id, w->room_id),
              "members of %s changed outside its walk", room_id);
     if (w->state_members) {
@@ -291,10 +302,11 @@ static void on_members_changed(void *ud, const char *room_id)
              "member event");
 }
 
-static json_t *on_fetch_gap(void *ud, const char *room_id, const char *from,
-                            const char *to)
+static int on_fetch_gap(void *ud, const char *room_id, const char *from,
+                        const char *to, json_t **events)
 {
     struct walk *w = ud;
+    FZ_CHECK(!w->retry, "gap of %s asked for after a retry", room_id);
     FZ_CHECK(w->room_id && !strcmp(room_id, w->room_id) && !w->gap_asked,
              "gap of %s asked for twice or outside its walk", room_id);
     FZ_CHECK(w->gap_expected, "gap of %s not expected", room_id);
@@ -302,7 +314,11 @@ static json_t *on_fetch_gap(void *ud, const char *room_id, const char *from,
                  !strcmp(to, w->since), "gap from %s to %s", from, to);
     w->gap_asked = true;
     if (w->gap_mode == 0)
-        return NULL;
+        return 1;
+    if (w->gap_mode == 3) {
+        w->retry = true;
+        return -1;
+    }
     w->gap = w->gap_mode == 1
                  ? json_array()
                  : json_deep_copy(json_object_get(w->timeline, "events"));
@@ -311,7 +327,8 @@ static json_t *on_fetch_gap(void *ud, const char *room_id, const char *from,
         w->gap = json_array();
     }
     FZ_CHECK(w->gap != NULL, "out of memory");
-    return json_incref(w->gap);
+    *events = json_incref(w->gap);
+    return 0;
 }
 
 /* The event the walk judges now, parsed again here: the walk's reason
@@ -321,6 +338,7 @@ static json_t *on_fetch_gap(void *ud, const char *room_id, const char *from,
 static bool judged(struct walk *w, const char *room_id, const char *why,
                    const mx_message *m)
 {
+    FZ_CHECK(!w->retry, "an event of %s judged after a retry", room_id);
     FZ_CHECK(w->room_id && !strcmp(room_id, w->room_id),
              "event of %s judged outside its walk", room_id);
     json_t *ev = current(w);
@@ -335,12 +353,16 @@ static bool judged(struct walk *w, const char *room_id, const char *why,
     return judge(ev, &w->self, why_again, &again);
 }
 
-static bool on_is_direct(void *ud, const char *room_id)
+static int on_is_direct(void *ud, const char *room_id)
 {
     struct walk *w = ud;
     bool may = judged(w, room_id, NULL, NULL);
     FZ_CHECK(may && !w->direct_asked, "is_direct for an event that is "
              "never answered, or twice");
+    if (w->direct_unknown) {
+        w->retry = true;
+        return -1;
+    }
     if (!w->direct)
         next(w);                /* a group room: left unanswered */
     else
@@ -401,6 +423,7 @@ static void fuzz_sync(unsigned ctl, const uint8_t *data, size_t size)
         .since = (ctl & 2) ? "s1_prev" : NULL,
         .gap_mode = (ctl >> 2) & 3,
         .direct = ctl & 16,
+        .direct_unknown = (ctl >> 6) == 2,
         .stop_after = (ctl >> 6) == 3 ? (long)(size % 4) : -1,
     };
     const char *room_id;
@@ -425,11 +448,13 @@ static void fuzz_sync(unsigned ctl, const uint8_t *data, size_t size)
     w.leave_it = json_object_iter(rooms_of(body, "leave"));
     w.join_it = json_object_iter(rooms_of(body, "join"));
 
-    bool whole = mx_sync_walk(body, &w.self, NOT_BEFORE, w.since, &ops, &w);
+    int walked = mx_sync_walk(body, &w.self, NOT_BEFORE, w.since, &ops, &w);
     bool stopped = stopped_now(&w);
     room_done(&w);
-    FZ_CHECK(whole == !stopped, "walk returned %d, stopped %d", whole,
-             stopped);
+    FZ_CHECK(walked == (w.retry ? MX_WALK_RETRY
+                        : stopped ? MX_WALK_STOPPED : MX_WALK_DONE),
+             "walk returned %d, stopped %d, retry %d", walked, stopped,
+             w.retry);
     FZ_CHECK(w.invites_seen == w.n_invites, "%zu invites, expected %zu",
              w.invites_seen, w.n_invites);
     FZ_CHECK(w.left == json_object_size(rooms_of(body, "leave")),

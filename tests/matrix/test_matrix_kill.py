@@ -34,6 +34,12 @@ The bot only:
    has moved past it).  Nothing is lost: the record re-sent as
    docs/posting.md says (its payload to its txn_id) is posted once,
    and only once however often it is re-sent.
+5. a member count that fails once (503): whether the room is direct
+   cannot be told, so the batch is synced again rather than the
+   question skipped; answered once;
+6. a gap fetch (/messages, questions asked while the bot was down and
+   --timeline-limit 1) that fails once: the batch is synced again and
+   every question in the gap is answered once.
 
 The service (Synapse's registration names its fixed port; it comes
 back there) keeps what it accepted in the spool: at every kill the
@@ -296,10 +302,10 @@ class KillTest(KillCase, T.LoggedCase):
         cls.start()
 
     @classmethod
-    def start(cls):
+    def start(cls, extra=()):
         cls.prog = T.Bot(T.ARGS.build, cls.env,
                          ["--state", cls.state, "--dead-letter", cls.dead,
-                          "--sync-timeout", "5"], cls.log)
+                          "--sync-timeout", "5", *extra], cls.log)
         cls.prog.expect_syncing(cls.me)
 
     def summary_figures(self):
@@ -374,6 +380,45 @@ class KillTest(KillCase, T.LoggedCase):
                       self.faqbot.token)["event_id"] for _ in range(2)}
         self.assertEqual(len(ids), 1)
         self.assertEqual(self.count(q), 1)
+
+
+    def test_5_member_count_fails_once(self):
+        # whether the room is direct is not known for a moment: the
+        # question must not be taken for group chatter and skipped
+        before = len(self.proxy.requests())
+        self.proxy.add(F.Rule("GET", r"/joined_members", F.FAIL,
+                              status=503, times=1))
+        q = self.ask(T.CAR_T)
+        self.alice.wait_reply(self.room, q, self.me, DEADLINE)
+        self.settle()
+        self.assertEqual(self.count(q), 1)
+        counts = [s for s in self.proxy.requests()[before:]
+                  if "/joined_members" in s.path]
+        self.assertEqual([c.state for c in counts][:2],
+                         ["failed 503", "passed"], counts)
+        self.assertIn("syncing it again", T.read(self.log))
+
+    def test_6_gap_fetch_fails_once(self):
+        # questions asked while the bot is down, more than one sync's
+        # timeline holds: the gap is fetched, and its first fetch fails
+        self.assertEqual(self.prog.stop(), 0)
+        type(self).prog = None
+        qs = [self.ask(question) for question in QUESTIONS[:3]]
+        before = len(self.proxy.requests())
+        self.proxy.add(F.Rule("GET", r"/messages\?", F.FAIL, status=503,
+                              times=1))
+        type(self).start(["--timeline-limit", "1"])
+        for q in qs:
+            self.alice.wait_reply(self.room, q, self.me, DEADLINE)
+        self.settle()
+        self.assertEqual([self.count(q) for q in qs], [1, 1, 1])
+        gaps = [s for s in self.proxy.requests()[before:]
+                if "/messages?" in s.path]
+        self.assertEqual([g.state for g in gaps][:2],
+                         ["failed 503", "passed"], gaps)
+        # back to the usual timeline for the tests after this one
+        self.assertEqual(self.prog.stop(), 0)
+        type(self).start()
 
 
 class AppServiceKillTest(KillCase, T.LoggedCase):
