@@ -32,12 +32,29 @@
  * note (the reason for a 401, "queued", ...).  Never the body, the query
  * string or a header value.  The metrics count a request when its reply
  * is queued, with the time taken until then.
+ *
+ * Under load and abuse (tests/serve/test_serve_load.py drives these):
+ * - --max-connections: past it, libmicrohttpd stops accepting and new
+ *   connections wait in the kernel's backlog until one closes.
+ * - --timeout: libmicrohttpd closes a connection silent that long; the
+ *   watchdog here closes one that has not sent a whole request (headers
+ *   and body) within that time plus a second, however it trickles.
+ *   libmicrohttpd's time-out restarts at every byte received, so without
+ *   the watchdog a byte every few seconds (slow loris) held a connection
+ *   for ever, and --max-connections such clients held the server.
+ * - memory: at most CONNECTION_MEMORY (request line and headers) plus
+ *   the body cap per connection; the Matrix route's larger cap only for
+ *   a request that shows the homeserver's token.
+ * - stop: new connections are refused at once, and replies say
+ *   "Connection: close", while the requests in progress finish.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -46,6 +63,16 @@
 
 /* Body bytes read and thrown away after the cap before giving up. */
 #define DISCARD_MAX (1024 * 1024)
+
+/* libmicrohttpd's memory per connection, which the request line and
+ * headers must fit (else it answers 414 or 431 and closes).  Its default,
+ * said here because the memory bound of a connection depends on it. */
+#define CONNECTION_MEMORY (32 * 1024)
+
+/* The watchdog cuts a connection this long after --timeout: one silent
+ * all along is closed by libmicrohttpd's own time-out first, quietly, so
+ * only the slow senders reach the watchdog and its log line. */
+#define DEADLINE_GRACE_MS 1000
 
 typedef void (*handler_fn)(serve_app *, const serve_request *,
                            serve_reply *);
@@ -81,6 +108,7 @@ struct conn {
     char path[72];             /* for the log line, made printable */
     char *body;
     size_t len, cap;
+    size_t max;                /* the body cap of this request */
     size_t discarded;          /* body bytes past the cap */
     bool too_large;
     bool replied;
@@ -103,11 +131,30 @@ static const struct route *find_route(const char *path)
     return serve_appservice_path(path) ? &appservice_route : NULL;
 }
 
-/* The body cap of a route. */
-static size_t body_cap(const serve_app *app, const struct route *r)
+/* true when c shows the homeserver's token, as appservice.c takes it
+ * (which checks it again, with the rest of the request). */
+static bool from_homeserver(const serve_app *app, struct MHD_Connection *c)
+{
+    const char *hs = app->cfg->matrix_hs_token;
+    if (!app->appservice || !hs)
+        return false;
+    const char *auth = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *token = auth && !strncasecmp(auth, "Bearer ", 7)
+        ? auth + 7
+        : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                      "access_token");
+    return token && serve_token_equal(token, hs);
+}
+
+/* The body cap of a request.  The Matrix route's larger one only for the
+ * homeserver: anyone could otherwise make each connection hold 8 MiB. */
+static size_t body_cap(const serve_app *app, const struct route *r,
+                       struct MHD_Connection *c)
 {
     size_t max = app->cfg->max_body;
-    if (r == &appservice_route && max < SERVE_APPSERVICE_MAX_BODY)
+    if (r == &appservice_route && max < SERVE_APPSERVICE_MAX_BODY &&
+        from_homeserver(app, c))
         max = SERVE_APPSERVICE_MAX_BODY;
     return max;
 }
@@ -129,6 +176,160 @@ static double elapsed(const struct timespec *start)
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - start->tv_sec) +
            (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* -------------------------------------------------- the request deadline */
+
+/* One open connection, libmicrohttpd's socket context for it. */
+struct watched {
+    struct watched *prev, *next;
+    MHD_socket fd;
+    long long since_ms;        /* waiting for a request since */
+    bool busy;                 /* a request is in: being answered */
+    bool cut;                  /* shut down by the watchdog */
+};
+
+/* The open connections and the thread cutting those too slow to send a
+ * request.  One daemon per process (serve_main.c), so one watchdog,
+ * static for serve_http_stop() to find. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;       /* CLOCK_MONOTONIC */
+    struct watched ring;       /* the list head */
+    long long limit_ms;        /* --timeout plus DEADLINE_GRACE_MS */
+    bool stop;
+    pthread_t thread;
+    atomic_bool draining;      /* stopping: every reply closes */
+} wd = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&wd.lock);
+    while (!wd.stop) {
+        long long now = now_ms(), next = now + wd.limit_ms;
+        unsigned cut = 0;
+        for (struct watched *w = wd.ring.next; w != &wd.ring; w = w->next) {
+            if (w->busy || w->cut)
+                continue;
+            long long due = w->since_ms + wd.limit_ms;
+            if (due > now) {
+                next = due < next ? due : next;
+                continue;
+            }
+            /* libmicrohttpd reads the end of the stream and closes the
+             * connection on its own thread.  The descriptor cannot be
+             * another's yet: it is closed after on_connection() has
+             * taken w out, under the lock held here. */
+            shutdown(w->fd, SHUT_RDWR);
+            w->cut = true;
+            cut++;
+        }
+        if (cut) {
+            pthread_mutex_unlock(&wd.lock);
+            serve_log("closed %u connection%s that sent no whole request "
+                      "in %llds", cut, cut == 1 ? "" : "s",
+                      (wd.limit_ms - DEADLINE_GRACE_MS) / 1000);
+            pthread_mutex_lock(&wd.lock);
+            continue;
+        }
+        struct timespec ts = {.tv_sec = next / 1000,
+                              .tv_nsec = next % 1000 * 1000000};
+        pthread_cond_timedwait(&wd.wake, &wd.lock, &ts);
+    }
+    pthread_mutex_unlock(&wd.lock);
+    return NULL;
+}
+
+static bool watchdog_start(unsigned timeout_s)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&wd.wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc)
+        return false;
+    wd.ring.next = wd.ring.prev = &wd.ring;
+    wd.limit_ms = (long long)timeout_s * 1000 + DEADLINE_GRACE_MS;
+    wd.stop = false;
+    atomic_store(&wd.draining, false);
+    if (pthread_create(&wd.thread, NULL, watchdog_main, NULL)) {
+        pthread_cond_destroy(&wd.wake);
+        return false;
+    }
+    return true;
+}
+
+/* After MHD_stop_daemon(): no connection is left. */
+static void watchdog_stop(void)
+{
+    pthread_mutex_lock(&wd.lock);
+    wd.stop = true;
+    pthread_cond_signal(&wd.wake);
+    pthread_mutex_unlock(&wd.lock);
+    pthread_join(wd.thread, NULL);
+    pthread_cond_destroy(&wd.wake);
+}
+
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION: a connection opened or
+ * closed.  The close comes before libmicrohttpd closes the socket. */
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode what)
+{
+    struct watched *w = *socket_context;
+    (void)cls;
+    if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || !(w = calloc(1, sizeof *w)))
+            return;            /* only libmicrohttpd's time-out, then */
+        w->fd = ci->connect_fd;
+        w->since_ms = now_ms();
+        pthread_mutex_lock(&wd.lock);
+        w->prev = wd.ring.prev;
+        w->next = &wd.ring;
+        w->prev->next = w->next->prev = w;
+        pthread_mutex_unlock(&wd.lock);
+        *socket_context = w;
+        return;
+    }
+    if (!w)
+        return;
+    pthread_mutex_lock(&wd.lock);
+    w->prev->next = w->next;
+    w->next->prev = w->prev;
+    pthread_mutex_unlock(&wd.lock);
+    free(w);
+    *socket_context = NULL;
+}
+
+/* busy: a request is in (or comes from the homeserver, which may be slow
+ * to send a large one): no deadline until it is answered.  Otherwise the
+ * connection waits for its next request from now on.  Returns true when
+ * the watchdog cut the connection. */
+static bool watch_set(struct MHD_Connection *c, bool busy)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct watched *w = ci ? ci->socket_context : NULL;
+    if (!w)
+        return false;
+    pthread_mutex_lock(&wd.lock);
+    w->busy = busy;
+    if (!busy)
+        w->since_ms = now_ms();
+    bool cut = w->cut;
+    pthread_mutex_unlock(&wd.lock);
+    return cut;
 }
 
 /* The CORS headers of a reply on a route that has them. */
@@ -191,7 +392,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct conn *cn,
         add_cors(res, c, cn->app->cfg, rp);
     if (allow)
         MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, allow);
-    if (close)
+    /* stopping: a keep-alive client takes its next request to a new
+     * connection, refused, rather than into the stop */
+    if (close || atomic_load(&wd.draining))
         MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)rp->status, res);
     MHD_destroy_response(res);
@@ -205,14 +408,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct conn *cn,
 }
 
 /* The 413 for a body over the cap. */
-static enum MHD_Result send_too_large(serve_app *app,
-                                      struct MHD_Connection *c,
+static enum MHD_Result send_too_large(struct MHD_Connection *c,
                                       struct conn *cn, bool close)
 {
     serve_reply rp = {0};
     serve_reply_error(&rp, 413, "body_too_large",
-                      "the body is larger than %zu bytes",
-                      body_cap(app, cn->route));
+                      "the body is larger than %zu bytes", cn->max);
     return send_reply(c, cn, &rp, NULL, close);
 }
 
@@ -248,22 +449,25 @@ static enum MHD_Result begin(serve_app *app, struct MHD_Connection *c,
     atomic_fetch_add(&app->inflight, 1);
     *con_cls = cn;
 
+    cn->max = body_cap(app, cn->route, c);
+    if (cn->max > app->cfg->max_body)
+        watch_set(c, true);    /* the homeserver may be slow to send */
     long long cl = content_length(c);
-    if (cl < 0 || (size_t)cl <= body_cap(app, cn->route))
+    if (cl < 0 || (size_t)cl <= cn->max)
         return MHD_YES;
     cn->too_large = true;
     const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_EXPECT);
     if ((expect && !strcasecmp(expect, "100-continue")) || cl > DISCARD_MAX)
-        return send_too_large(app, c, cn, true);
+        return send_too_large(c, cn, true);
     return MHD_YES;
 }
 
 /* One piece of body. */
-static enum MHD_Result take_body(serve_app *app, struct conn *cn,
-                                 const char *data, size_t n)
+static enum MHD_Result take_body(struct conn *cn, const char *data,
+                                 size_t n)
 {
-    size_t max = body_cap(app, cn->route);
+    size_t max = cn->max;
     if (!cn->too_large && n <= max - cn->len) {
         if (cn->len + n + 1 > cn->cap) {
             size_t cap = cn->cap ? cn->cap : 1024;
@@ -312,7 +516,7 @@ static enum MHD_Result finish(serve_app *app, struct MHD_Connection *c,
         return send_reply(c, cn, &rp, allow, false);
     }
     if (cn->too_large)
-        return send_too_large(app, c, cn, false);
+        return send_too_large(c, cn, false);
     serve_request rq = {
         .route = r->id,
         .body = cn->body ? cn->body : "",
@@ -350,8 +554,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        return cn->replied ? MHD_YES : take_body(app, cn, upload_data, n);
+        return cn->replied ? MHD_YES : take_body(cn, upload_data, n);
     }
+    watch_set(c, true);        /* the whole request is in */
     return cn->replied ? MHD_YES : finish(app, c, cn, url, method);
 }
 
@@ -360,7 +565,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     serve_app *app = cls;
     struct conn *cn = *con_cls;
-    (void)c;
+    /* the connection waits for its next request from now on */
+    bool cut = watch_set(c, false);
     if (!cn)
         return;
     double secs = elapsed(&cn->start);
@@ -373,8 +579,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
             "completed", "error", "timeout", "shutdown", "read error",
             "client closed"};
         serve_log("%s %s - %.3fms aborted: %s", cn->method, route,
-                  secs * 1e3,
-                  (unsigned)toe < sizeof why / sizeof why[0] ? why[toe]
+                  secs * 1e3, cut ? "too slow"
+                  : (unsigned)toe < sizeof why / sizeof why[0] ? why[toe]
                                                              : "unknown");
     }
     free(cn->body);
@@ -402,6 +608,13 @@ struct MHD_Daemon *serve_http_start(serve_app *app, int fd, char *err,
     /* MHD_USE_ITC: needed by MHD_quiesce_daemon() with internal threads */
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
+    if (!watchdog_start(cfg->timeout_s)) {
+        snprintf(err, errlen, "cannot start the connection watchdog");
+        return NULL;
+    }
+    /* No MHD_OPTION_PER_IP_CONNECTION_LIMIT: behind the reverse proxy
+     * that docs/serve.md asks for, every client has the proxy's address,
+     * and one limit would be shared by all. */
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, app,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -409,23 +622,36 @@ struct MHD_Daemon *serve_http_start(serve_app *app, int fd, char *err,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
         MHD_OPTION_END);
-    if (!d)
+    if (!d) {
+        watchdog_stop();
         snprintf(err, errlen, "libmicrohttpd did not start (threads %u, "
                  "connections %u)", cfg->threads, cfg->max_connections);
+    }
     return d;
 }
 
 void serve_http_stop(serve_app *app, struct MHD_Daemon *d, unsigned drain_s)
 {
+    atomic_store(&wd.draining, true);
     /* stop accepting; the socket is ours to close after the stop */
     MHD_socket fd = MHD_quiesce_daemon(d);
+    /* On Linux a listening socket shut down stops listening: new
+     * connections are refused at once instead of waiting in the backlog
+     * through the drain to be reset (as are those already waiting there,
+     * never accepted).  The descriptor itself stays open until the stop,
+     * as libmicrohttpd asks. */
+    if (fd != MHD_INVALID_SOCKET)
+        shutdown(fd, SHUT_RDWR);
     for (unsigned waited_ms = 0;
          atomic_load(&app->inflight) > 0 && waited_ms < drain_s * 1000;
          waited_ms += 10)
         usleep(10 * 1000);
     MHD_stop_daemon(d);
+    watchdog_stop();
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
 }
