@@ -292,9 +292,10 @@ int main(int argc, char **argv)
                 "# \"%s\" (made by msfaq matrix-registration; secrets: keep\n"
                 "# this file mode 0600).  Use: msfaq serve --config FILE\n"
                 "MSFAQ_MATRIX_HOMESERVER=%s\n"
+                "MSFAQ_MATRIX_AS_ID=%s\n"
                 "MSFAQ_MATRIX_AS_TOKEN=%s\n"
                 "MSFAQ_MATRIX_HS_TOKEN=%s\n",
-                o.id, o.homeserver, as_token, hs_token);
+                o.id, o.homeserver, o.id, as_token, hs_token);
         if (!finish(c, o.serve_config))
             goto done;
     }

@@ -381,13 +381,45 @@ static bool begin(void *ctx)
     return learn_user(ctx);
 }
 
-/* The queue's handler: one transaction's events.  A transaction cut short
+/* Asks the homeserver to ping us (POST .../appservice/{id}/ping); its
+ * ping coming through tells it we are up, and it sends at once what it
+ * could not push while we were down (Synapse: force_retry). */
+static void ping(serve_appservice *as)
+{
+    const char *id = as->app->cfg->matrix_as_id;
+    char *esc = mx_escape(id), *path = NULL;
+    if (!esc || asprintf(&path, "/_matrix/client/v1/appservice/%s/ping",
+                         esc) < 0) {
+        free(esc);
+        return;
+    }
+    free(esc);
+    json_t *body = json_pack("{s:s}", "transaction_id", "msfaq-start");
+    mx_reply r;
+    if (mx_call(as->mx, "POST", path, body, 30000, &r) == 0)
+        serve_log("matrix appservice: the homeserver reached us (ping as "
+                  "%s)", id);
+    else
+        serve_log("matrix appservice: the homeserver's ping as %s failed; "
+                  "it sends what it could not push when its backoff "
+                  "ends: %s", id, r.error);
+    mx_reply_clear(&r);
+    json_decref(body);
+    free(path);
+}
+
+/* The queue's handler: one transaction's events, or the ping job of
+ * serve_appservice_listening().  A transaction cut short
  * by the stop is kept in the spool (MSFAQ_SPOOL_DIR) for the next start;
  * its events already answered are then sent again with the same
  * transaction ids, which the homeserver drops. */
 static int handle_transaction(void *ctx, json_t *job)
 {
     serve_appservice *as = ctx;
+    if (json_is_true(json_object_get(job, "ping"))) {
+        ping(as);
+        return 0;
+    }
     as->aborted = false;
     size_t i;
     json_t *ev;
@@ -492,6 +524,20 @@ fail:
     free(seen);
     release(as);
     return NULL;
+}
+
+void serve_appservice_listening(serve_appservice *as)
+{
+    if (!as || !as->app->cfg->matrix_as_id)
+        return;
+    /* on the worker, after what the spool held: the homeserver's backlog
+     * comes after it, in order */
+    json_t *job = json_pack("{s:b}", "ping", 1);
+    if (!job || serve_queue_submit(as->queue, NULL, 0, job) !=
+                    SERVE_QUEUE_QUEUED)
+        serve_log("matrix appservice: cannot ask the homeserver for a "
+                  "ping");
+    json_decref(job);
 }
 
 void serve_appservice_stop(serve_appservice *as)

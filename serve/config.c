@@ -49,6 +49,7 @@ enum {
     SET_MATRIX_AS_TOKEN,
     SET_MATRIX_HOMESERVER,
     SET_MATRIX_AS_STATE,
+    SET_MATRIX_AS_ID,
     SET_DEAD_LETTER,
     SET_SPOOL_DIR,
     SET_COUNT
@@ -69,6 +70,7 @@ static const struct setting {
     [SET_MATRIX_AS_TOKEN] = {"MSFAQ_MATRIX_AS_TOKEN", true},
     [SET_MATRIX_HOMESERVER] = {"MSFAQ_MATRIX_HOMESERVER", false},
     [SET_MATRIX_AS_STATE] = {"MSFAQ_MATRIX_AS_STATE", false},
+    [SET_MATRIX_AS_ID] = {"MSFAQ_MATRIX_AS_ID", false},
     [SET_DEAD_LETTER] = {"MSFAQ_DEAD_LETTER", false},
     [SET_SPOOL_DIR] = {"MSFAQ_SPOOL_DIR", false},
 };
@@ -461,12 +463,15 @@ int serve_config_load(serve_config *cfg, const char *file, char *err,
     cfg->mattermost_token = values[SET_MATTERMOST_TOKEN];
     cfg->slack_api_url = values[SET_API_URL];
     cfg->slack_bot_user_id = values[SET_BOT_USER_ID];
-    if (!values[SET_MATRIX_HS_TOKEN])   /* not an application service */
+    if (!values[SET_MATRIX_HS_TOKEN]) {   /* not an application service */
         free_value(&values[SET_MATRIX_HOMESERVER]);
+        free_value(&values[SET_MATRIX_AS_ID]);
+    }
     cfg->matrix_hs_token = values[SET_MATRIX_HS_TOKEN];
     cfg->matrix_as_token = values[SET_MATRIX_AS_TOKEN];
     cfg->matrix_homeserver = values[SET_MATRIX_HOMESERVER];
     cfg->matrix_as_state = values[SET_MATRIX_AS_STATE];
+    cfg->matrix_as_id = values[SET_MATRIX_AS_ID];
     cfg->dead_letter = values[SET_DEAD_LETTER];
     cfg->spool_dir = values[SET_SPOOL_DIR];
     free_value(&values[SET_RESPONSE_TYPE]);
@@ -488,6 +493,7 @@ void serve_config_free(serve_config *cfg)
     free_value(&cfg->matrix_as_token);
     free_value(&cfg->matrix_homeserver);
     free_value(&cfg->matrix_as_state);
+    free_value(&cfg->matrix_as_id);
     free_value(&cfg->dead_letter);
     free_value(&cfg->spool_dir);
     free_origins(&cfg->web_origins, &cfg->web_origin_count);

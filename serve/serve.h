@@ -181,6 +181,9 @@ typedef struct serve_config {
     char *matrix_as_token;       /* secret: ours to the homeserver */
     char *matrix_homeserver;     /* its client-server API base URL */
     char *matrix_as_state;       /* file of accepted transaction ids */
+    char *matrix_as_id;          /* the registration's id: pinged at
+                                    start, so the homeserver sends at once
+                                    what it could not while we were down */
     char *dead_letter;           /* MSFAQ_DEAD_LETTER: replies that could
                                     not be delivered */
     char *spool_dir;             /* MSFAQ_SPOOL_DIR: Slack events and
@@ -566,6 +569,12 @@ bool serve_appservice_configured(const serve_config *cfg);
  * filled when it cannot. */
 serve_appservice *serve_appservice_start(serve_app *app, char *err,
                                          size_t errlen);
+
+/* The HTTP server is up: with MSFAQ_MATRIX_AS_ID, the worker asks the
+ * homeserver to ping us, after which it sends the transactions it could
+ * not deliver while we were down, without waiting out its backoff.  NULL
+ * is a no-op. */
+void serve_appservice_listening(serve_appservice *as);
 
 /* Answers what is queued (network calls get 10 more seconds), stops the
  * thread and frees everything.  NULL is a no-op. */

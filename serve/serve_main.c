@@ -82,6 +82,7 @@ static const char usage_text[] =
     "  MSFAQ_MATRIX_HS_TOKEN, MSFAQ_MATRIX_AS_TOKEN, MSFAQ_MATRIX_HOMESERVER\n"
     "                              be a Matrix application service (msfaq\n"
     "                              matrix-registration writes them)\n"
+    "  MSFAQ_MATRIX_AS_ID          the registration's id (pinged at start)\n"
     "  MSFAQ_MATRIX_AS_STATE       file remembering Matrix transactions\n"
     "  MSFAQ_SPOOL_DIR             keeps accepted Slack events and Matrix\n"
     "                              transactions until answered, across\n"
@@ -388,6 +389,7 @@ int main(int argc, char **argv)
     }
     printf("listening on %s\n", shown);
     fflush(stdout);
+    serve_appservice_listening(app.appservice);
     {
         serve_kbref *kb = serve_kb_acquire(&app.kb);
         serve_log("listening on %s; knowledge base %s (%zu intents); "
