@@ -483,7 +483,6 @@ static void entry_free(struct entry *e)
     free(e);
 }
 
-
 int serve_queue_submit(serve_queue *q, const serve_queue_key *keys,
                        size_t nkeys, json_t *job)
 {
