@@ -409,10 +409,10 @@ static void ping(serve_appservice *as)
 }
 
 /* The queue's handler: one transaction's events, or the ping job of
- * serve_appservice_listening().  A transaction cut short
- * by the stop is kept in the spool (MSFAQ_SPOOL_DIR) for the next start;
- * its events already answered are then sent again with the same
- * transaction ids, which the homeserver drops. */
+ * serve_appservice_listening().  A transaction cut short by the stop is
+ * kept in the spool (MSFAQ_SPOOL_DIR) for the next start; its events
+ * already answered are then sent again with the same transaction ids,
+ * which the homeserver drops. */
 static int handle_transaction(void *ctx, json_t *job)
 {
     serve_appservice *as = ctx;
