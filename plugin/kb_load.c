@@ -254,8 +254,6 @@ static int find_concept(const msfaq_kb *kb, const char *name, size_t n)
 
 /* ------------------------------------------------------------- regex */
 
-
-
 /* Nested {concept}s multiply: a few lines of JSON could ask for
  * gigabytes, so every regex, expanded, has a cap (the shipped KB's
  * largest is about 7 KB). */
