@@ -61,8 +61,7 @@ struct serve_appservice {
     msfaq_poster *poster;
     mx_rooms *rooms;
     char *user_id, *display_name;
-    serve_queue_key *events;     /* ring of event IDs answered */
-    size_t ev_next, ev_count;
+    serve_keyring replied;       /* event IDs answered */
     unsigned long answered, failed;
     bool aborted;                /* a call was cut short by the stop */
 };
@@ -360,13 +359,9 @@ static void handle_event(serve_appservice *as, json_t *ev)
     }
     serve_queue_key key;
     serve_queue_key_of(&key, "event", m.event_id, NULL);
-    for (size_t i = 0; i < as->ev_count; i++)
-        if (!memcmp(as->events[i].d, key.d, sizeof key.d))
-            return;                      /* answered already */
-    as->events[as->ev_next] = key;
-    as->ev_next = (as->ev_next + 1) % EVENT_SLOTS;
-    if (as->ev_count < EVENT_SLOTS)
-        as->ev_count++;
+    if (serve_keyring_has(&as->replied, &key))
+        return;                          /* answered already */
+    serve_keyring_add(&as->replied, &key);
     if (!m.mentioned && !is_direct(as, room))
         return;
     char *q = mx_message_question(&m, &self);
@@ -443,7 +438,7 @@ static void release(serve_appservice *as)
     msfaq_post_close(as->poster);
     mx_client_close(as->mx);
     mx_rooms_free(as->rooms);
-    free(as->events);
+    serve_keyring_free(&as->replied);
     free(as->user_id);
     free(as->display_name);
     free(as);
@@ -454,12 +449,11 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
 {
     const serve_config *cfg = app->cfg;
     serve_appservice *as = calloc(1, sizeof *as);
-    char *spool = NULL, *seen = NULL;
     if (as) {
-        as->events = calloc(EVENT_SLOTS, sizeof *as->events);
+        serve_keyring_init(&as->replied, EVENT_SLOTS);
         as->rooms = mx_rooms_new();
     }
-    if (!as || !as->events || !as->rooms) {
+    if (!as || !as->replied.keys || !as->rooms) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -489,18 +483,12 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
         snprintf(err, errlen, "%s", perr.text);
         goto fail;
     }
-    /* MSFAQ_MATRIX_AS_STATE, when given, is where the txnIds go, as
-     * before the spool existed */
-    if (cfg->spool_dir &&
-        (asprintf(&spool, "%s/matrix-transactions", cfg->spool_dir) < 0 ||
-         (!cfg->matrix_as_state && asprintf(&seen, "%s/seen", spool) < 0))) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
     serve_queue_config qc = {
         .name = "matrix appservice",
-        .spool = spool,
-        .seen_file = cfg->matrix_as_state ? cfg->matrix_as_state : seen,
+        .spool_dir = cfg->spool_dir,
+        .spool_name = "matrix-transactions",
+        /* when given, the txnIds go there, as before the spool existed */
+        .seen_file = cfg->matrix_as_state,
         .begin = begin,
         .handle = handle_transaction,
         .ctx = as,
@@ -508,7 +496,7 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
     /* as->queue is set before the worker runs: should_abort() reads it */
     if (!(as->queue = serve_queue_open(&qc, why, sizeof why)) ||
         serve_queue_run(as->queue, why, sizeof why) < 0) {
-        snprintf(err, errlen, "%s: %s", spool ? "MSFAQ_SPOOL_DIR"
+        snprintf(err, errlen, "%s: %s", cfg->spool_dir ? "MSFAQ_SPOOL_DIR"
                  : "MSFAQ_MATRIX_AS_STATE", why);
         goto fail;
     }
@@ -516,12 +504,8 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
               "homeserver %s, %zu earlier transaction%s remembered",
               cfg->matrix_homeserver, serve_queue_remembered(as->queue),
               serve_queue_remembered(as->queue) == 1 ? "" : "s");
-    free(spool);
-    free(seen);
     return as;
 fail:
-    free(spool);
-    free(seen);
     release(as);
     return NULL;
 }

@@ -112,7 +112,6 @@ serve_events *serve_events_start(serve_app *app, char *err, size_t errlen)
 {
     const serve_config *cfg = app->cfg;
     serve_events *ev = calloc(1, sizeof *ev);
-    char *spool = NULL, *seen = NULL;
     if (!ev) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -130,32 +129,22 @@ serve_events *serve_events_start(serve_app *app, char *err, size_t errlen)
         snprintf(err, errlen, "chat.postMessage: %s", perr.text);
         goto fail;
     }
-    if (cfg->spool_dir &&
-        (asprintf(&spool, "%s/slack-events", cfg->spool_dir) < 0 ||
-         asprintf(&seen, "%s/seen", spool) < 0)) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
     serve_queue_config qc = {
         .name = "slack events",
-        .spool = spool,
-        .seen_file = seen,
+        .spool_dir = cfg->spool_dir,
+        .spool_name = "slack-events",
         .handle = answer,
         .ctx = ev,
     };
     char why[512];
     if (!(ev->queue = serve_queue_open(&qc, why, sizeof why)) ||
         serve_queue_run(ev->queue, why, sizeof why) < 0) {
-        snprintf(err, errlen, "%s%s", spool ? "MSFAQ_SPOOL_DIR: " : "",
-                 why);
+        snprintf(err, errlen, "%s%s",
+                 cfg->spool_dir ? "MSFAQ_SPOOL_DIR: " : "", why);
         goto fail;
     }
-    free(spool);
-    free(seen);
     return ev;
 fail:
-    free(spool);
-    free(seen);
     serve_queue_stop(ev->queue);
     msfaq_post_close(ev->poster);
     free(ev);

@@ -69,8 +69,7 @@ struct serve_queue {
     bool stopping;
     struct timespec stop_at;     /* CLOCK_MONOTONIC of the stop request */
     unsigned long long next_seq;
-    serve_queue_key *ring;       /* seen keys */
-    size_t ring_next, ring_count;
+    serve_keyring ring;          /* seen keys */
     int seen_fd;                 /* the seen file, or -1 */
     size_t seen_lines;
     size_t recovered;            /* jobs found in the spool at start */
@@ -91,20 +90,35 @@ void serve_queue_key_of(serve_queue_key *k, const char *kind, const char *a,
     serve_sha256_final(&c, k->d);
 }
 
-static bool seen(const serve_queue *q, const serve_queue_key *k)
+int serve_keyring_init(serve_keyring *r, size_t slots)
 {
-    for (size_t i = 0; i < q->ring_count; i++)
-        if (!memcmp(q->ring[i].d, k->d, sizeof k->d))
+    r->keys = calloc(slots, sizeof *r->keys);
+    r->slots = slots;
+    r->next = r->count = 0;
+    return r->keys ? 0 : -1;
+}
+
+bool serve_keyring_has(const serve_keyring *r, const serve_queue_key *k)
+{
+    for (size_t i = 0; i < r->count; i++)
+        if (!memcmp(r->keys[i].d, k->d, sizeof k->d))
             return true;
     return false;
 }
 
-static void ring_add(serve_queue *q, const serve_queue_key *k)
+void serve_keyring_add(serve_keyring *r, const serve_queue_key *k)
 {
-    q->ring[q->ring_next] = *k;
-    q->ring_next = (q->ring_next + 1) % q->cfg.seen_slots;
-    if (q->ring_count < q->cfg.seen_slots)
-        q->ring_count++;
+    r->keys[r->next] = *k;
+    r->next = (r->next + 1) % r->slots;
+    if (r->count < r->slots)
+        r->count++;
+}
+
+void serve_keyring_free(serve_keyring *r)
+{
+    free(r->keys);
+    r->keys = NULL;
+    r->count = r->next = 0;
 }
 
 static void to_hex(const serve_queue_key *k, char out[2 * SERVE_SHA256_SIZE
@@ -159,7 +173,7 @@ static int seen_open(serve_queue *q, char *err, size_t errlen)
         serve_queue_key k;
         while (fgets(line, sizeof line, f))
             if (from_hex(line, &k)) {
-                ring_add(q, &k);
+                serve_keyring_add(&q->ring, &k);
                 q->seen_lines++;
             }
         fclose(f);
@@ -181,11 +195,11 @@ static void seen_compact(serve_queue *q)
         return;
     FILE *f = fopen(tmp, "we");
     bool ok = f != NULL;
-    size_t slots = q->cfg.seen_slots;
-    size_t first = (q->ring_next + slots - q->ring_count) % slots;
+    const serve_keyring *r = &q->ring;
+    size_t first = (r->next + r->slots - r->count) % r->slots;
     char hex[2 * SERVE_SHA256_SIZE + 1];
-    for (size_t i = 0; ok && i < q->ring_count; i++) {
-        to_hex(&q->ring[(first + i) % slots], hex);
+    for (size_t i = 0; ok && i < r->count; i++) {
+        to_hex(&r->keys[(first + i) % r->slots], hex);
         ok = fprintf(f, "%s\n", hex) > 0;
     }
     ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
@@ -196,7 +210,7 @@ static void seen_compact(serve_queue *q)
     if (fd >= 0) {
         close(q->seen_fd);
         q->seen_fd = fd;
-        q->seen_lines = q->ring_count;
+        q->seen_lines = r->count;
     } else {
         unlink(tmp);
         serve_log("%s: cannot compact %s: %s", q->name, q->seen_path,
@@ -373,8 +387,8 @@ static void spool_take(serve_queue *q, unsigned long long seq)
         json_array_foreach(keys, i, v) {
             const char *s = json_string_value(v);
             if (s && strlen(s) == 2 * SERVE_SHA256_SIZE && from_hex(s, &k) &&
-                !seen(q, &k)) {
-                ring_add(q, &k);
+                !serve_keyring_has(&q->ring, &k)) {
+                serve_keyring_add(&q->ring, &k);
                 /* not in the seen file: the process died between
                  * spool_write() and seen_append().  Written now, or it
                  * is forgotten at the next start, and the sender's
@@ -497,7 +511,7 @@ int serve_queue_submit(serve_queue *q, const serve_queue_key *keys,
     int outcome = SERVE_QUEUE_QUEUED;
     pthread_mutex_lock(&q->lock);
     for (size_t i = 0; i < nkeys; i++)
-        if (seen(q, &keys[i]))
+        if (serve_keyring_has(&q->ring, &keys[i]))
             outcome = SERVE_QUEUE_DUPLICATE;
     if (outcome == SERVE_QUEUE_DUPLICATE)
         goto out;
@@ -516,7 +530,7 @@ int serve_queue_submit(serve_queue *q, const serve_queue_key *keys,
         e->seq = q->next_seq++;
     }
     for (size_t i = 0; i < nkeys; i++)
-        ring_add(q, &keys[i]);
+        serve_keyring_add(&q->ring, &keys[i]);
     seen_append(q, keys, nkeys);
     if (e) {
         enqueue(q, e);
@@ -608,7 +622,7 @@ static void queue_free(serve_queue *q)
     }
     if (q->seen_fd >= 0)
         close(q->seen_fd);
-    free(q->ring);
+    serve_keyring_free(&q->ring);
     free(q->name);
     free(q->spool);
     free(q->seen_path);
@@ -631,17 +645,23 @@ serve_queue *serve_queue_open(const serve_queue_config *qc, char *err,
     if (!q->cfg.seen_slots)
         q->cfg.seen_slots = 4096;
     q->name = strdup(qc->name);
-    q->spool = qc->spool ? strdup(qc->spool) : NULL;
-    q->seen_path = qc->seen_file ? strdup(qc->seen_file) : NULL;
-    q->ring = calloc(q->cfg.seen_slots, sizeof *q->ring);
-    if (!q->name || !q->ring || (qc->spool && !q->spool) ||
-        (qc->seen_file && !q->seen_path)) {
+    bool ok = q->name && serve_keyring_init(&q->ring, q->cfg.seen_slots) == 0;
+    /* on failure asprintf() leaves its pointer undefined: reset it */
+    if (ok && qc->spool_dir &&
+        asprintf(&q->spool, "%s/%s", qc->spool_dir, qc->spool_name) < 0)
+        q->spool = NULL, ok = false;
+    if (ok && qc->seen_file)
+        ok = (q->seen_path = strdup(qc->seen_file)) != NULL;
+    else if (ok && q->spool && asprintf(&q->seen_path, "%s/seen",
+                                        q->spool) < 0)
+        q->seen_path = NULL, ok = false;
+    if (!ok) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    /* our copies, not the caller's strings */
     q->cfg.name = q->name;
-    q->cfg.spool = q->spool;
-    q->cfg.seen_file = q->seen_path;
+    q->cfg.spool_dir = q->cfg.spool_name = q->cfg.seen_file = NULL;
     /* the seen file may be in it */
     if (q->spool && mkdir(q->spool, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: %s", q->spool, strerror(errno));
@@ -670,14 +690,14 @@ int serve_queue_run(serve_queue *q, char *err, size_t errlen)
     if (q->spool)
         serve_log("%s: spool %s, %zu job%s waiting from before, %zu "
                   "deliveries remembered", q->name, q->spool, q->recovered,
-                  q->recovered == 1 ? "" : "s", q->ring_count);
+                  q->recovered == 1 ? "" : "s", q->ring.count);
     return 0;
 }
 
 size_t serve_queue_remembered(serve_queue *q)
 {
     pthread_mutex_lock(&q->lock);
-    size_t n = q->ring_count;
+    size_t n = q->ring.count;
     pthread_mutex_unlock(&q->lock);
     return n;
 }

@@ -459,11 +459,28 @@ typedef struct serve_queue_key {
 void serve_queue_key_of(serve_queue_key *k, const char *kind, const char *a,
                         const char *b);
 
+/* The last `slots` keys added, oldest forgotten first.  Not locked: its
+ * owner's lock (or thread) guards it. */
+typedef struct serve_keyring {
+    serve_queue_key *keys;
+    size_t slots, next, count;
+} serve_keyring;
+
+/* -1 when out of memory. */
+int serve_keyring_init(serve_keyring *r, size_t slots);
+bool serve_keyring_has(const serve_keyring *r, const serve_queue_key *k);
+void serve_keyring_add(serve_keyring *r, const serve_queue_key *k);
+void serve_keyring_free(serve_keyring *r);
+
 typedef struct serve_queue_config {
     const char *name;          /* for log lines: "slack events" */
-    const char *spool;         /* directory of the jobs not yet handled
-                                  (created, mode 0700); NULL: in memory */
-    const char *seen_file;     /* file of the keys seen; NULL: in memory */
+    /* The jobs not yet handled are kept in spool_dir/spool_name
+     * (created, mode 0700); spool_dir NULL: in memory only */
+    const char *spool_dir;
+    const char *spool_name;
+    /* The file of the keys seen; NULL: spool_dir/spool_name/seen, or in
+     * memory only without a spool */
+    const char *seen_file;
     size_t max_jobs;           /* jobs waiting; 0: 256 */
     size_t seen_slots;         /* keys remembered; 0: 4096 */
     /* On the worker thread before the first job (NULL: none); false

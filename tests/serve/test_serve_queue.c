@@ -108,8 +108,8 @@ static serve_queue *open_queue(struct seen_jobs *s, bool spooled,
 {
     serve_queue_config qc = {
         .name = "test queue",
-        .spool = spooled ? spool : NULL,
-        .seen_file = spooled ? seen_file : NULL,
+        .spool_dir = spooled ? dir : NULL,
+        .spool_name = "spool",   /* its seen file: spool/seen */
         .max_jobs = max_jobs,
         .seen_slots = seen_slots,
         .begin = gate,
@@ -330,7 +330,8 @@ static void test_bad_spool(void **state)
     (void)state;
     serve_queue_config qc = {
         .name = "test queue",
-        .spool = "/nonexistent/dir/spool",
+        .spool_dir = "/nonexistent/dir",
+        .spool_name = "spool",
         .handle = record,
     };
     char err[256];
