@@ -8,8 +8,8 @@ pushes to it.
 CLASS is KillTest (the bot) or AppServiceKillTest (msfaq serve); ctest
 runs each as its own test (matrix_kill, matrix_appservice_kill).
 
-A fault-injecting reverse proxy (fault_proxy.py) sits between the
-program and a real Synapse (synapse.py); the test user talks to Synapse
+A fault-injecting reverse proxy (tests/lib/fault_proxy.py) sits between
+the program and a real Synapse (synapse.py); the test user talks to Synapse
 directly.  The proxy holds, fails or swallows the reply the program
 PUTs to /rooms/{room}/send/m.room.message/{txnId}, and the program is
 SIGKILLed (not SIGTERM: no clean stop, nothing saved on the way out)
@@ -76,7 +76,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))   # fault_proxy
 import fault_proxy as F  # noqa: E402
 import synapse as S  # noqa: E402
 import test_matrix as T  # noqa: E402  (Bot, Serve, read, ...)

@@ -9,10 +9,10 @@
     proxy.close()
 
 It sits between a program and the server it posts to (msfaq-matrix-bot
-and Synapse here; the same proxy can sit between Synapse and msfaq
-serve's application service), on 127.0.0.1, and decides per request by
-rules matched on the method and a regular expression searched in the
-path (the query included).  The first rule that applies wins; a request
+or msfaq serve's application service and Synapse in tests/matrix,
+msfaq serve and a stand-in for Slack's Web API in tests/serve), on
+127.0.0.1, and decides per request by rules matched on the method and a
+regular expression searched in the path (the query included).  The first rule that applies wins; a request
 no rule applies to is passed on.  What a rule can do:
 
     PASS           forward the request, return the server's response
