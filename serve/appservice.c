@@ -138,8 +138,7 @@ static void take_transaction(serve_appservice *as, const char *txn,
         return;
     }
     json_decref(events);
-    int rc = serve_queue_submit(as->queue, &key, 1, job);
-    json_decref(job);
+    int rc = serve_queue_submit(as->queue, &key, 1, job);   /* takes job */
     switch (rc) {
     case SERVE_QUEUE_QUEUED:
         empty_object(rp, "queued");
@@ -518,10 +517,9 @@ void serve_appservice_listening(serve_appservice *as)
      * comes after it, in order */
     json_t *job = json_pack("{s:b}", "ping", 1);
     if (!job || serve_queue_submit(as->queue, NULL, 0, job) !=
-                    SERVE_QUEUE_QUEUED)
+                    SERVE_QUEUE_QUEUED)   /* takes job */
         serve_log("matrix appservice: cannot ask the homeserver for a "
                   "ping");
-    json_decref(job);
 }
 
 void serve_appservice_stop(serve_appservice *as)

@@ -44,8 +44,7 @@ int serve_events_submit(serve_events *ev, const serve_event *e)
                             "question", e->question);
     if (!job)
         return SERVE_EVENT_DROPPED;
-    int rc = serve_queue_submit(ev->queue, keys, n, job);
-    json_decref(job);
+    int rc = serve_queue_submit(ev->queue, keys, n, job);   /* takes job */
     return rc == SERVE_QUEUE_QUEUED      ? SERVE_EVENT_QUEUED
            : rc == SERVE_QUEUE_DUPLICATE ? SERVE_EVENT_DUPLICATE
                                          : SERVE_EVENT_DROPPED;

@@ -501,13 +501,12 @@ int serve_queue_submit(serve_queue *q, const serve_queue_key *keys,
                        size_t nkeys, json_t *job)
 {
     struct entry *e = NULL;
-    /* the queue's own copy: jansson's reference counts are not atomic, so
-     * the caller and the worker must not share one value */
-    if (job && (!(e = calloc(1, sizeof *e)) ||
-                !(e->job = json_deep_copy(job)))) {
-        free(e);
+    if (job && !(e = calloc(1, sizeof *e))) {
+        json_decref(job);
         return SERVE_QUEUE_FAILED;
     }
+    if (e)
+        e->job = job;              /* ours now (see serve.h) */
     int outcome = SERVE_QUEUE_QUEUED;
     pthread_mutex_lock(&q->lock);
     for (size_t i = 0; i < nkeys; i++)

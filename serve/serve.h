@@ -511,7 +511,10 @@ int serve_queue_run(serve_queue *q, char *err, size_t errlen);
 
 /* Queues job (a JSON object; NULL: only remember the keys) unless one of
  * its nkeys keys was seen before, and remembers the keys.  Returns an
- * enum serve_queue_outcome; only QUEUED remembers.  Thread-safe. */
+ * enum serve_queue_outcome; only QUEUED remembers.  Takes job's
+ * reference, whatever the outcome: the worker thread handles and frees
+ * it, and jansson's reference counts are not atomic, so the caller must
+ * hold no other reference to job or to a value in it.  Thread-safe. */
 int serve_queue_submit(serve_queue *q, const serve_queue_key *keys,
                        size_t nkeys, json_t *job);
 

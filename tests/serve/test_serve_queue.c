@@ -80,9 +80,7 @@ static int submit(serve_queue *q, const char *id, int n, bool keep)
     serve_queue_key k;
     serve_queue_key_of(&k, "id", id, NULL);
     json_t *job = n ? json_pack("{s:i,s:b}", "n", n, "keep", keep) : NULL;
-    int rc = serve_queue_submit(q, &k, 1, job);
-    json_decref(job);
-    return rc;
+    return serve_queue_submit(q, &k, 1, job);   /* takes job */
 }
 
 static char dir[] = "/tmp/msfaq-queue-test-XXXXXX";
