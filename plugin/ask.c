@@ -1,12 +1,15 @@
 /*
  * ask.c - msfaq_ask(): check the question, normalise, match, reply.
  *
- * Routing lives in match.c; this file turns its choice into a reply:
+ * The stages live in route.c; this file turns their choice into a reply,
+ * and records why (MSFAQ_ASK_EXPLAIN):
  *   answer      the curated text plus the not-medical-advice line
  *   safety      the fixed referral text, never an article answer
  *   smalltalk   the canned text
- *   fallback    an out-of-scope intent's text, or the generic fallback,
- *               with the closest topics as suggested follow-ups
+ *   fallback    an out-of-scope intent's text, "the article does not say
+ *               that" for a kind of fact the chosen section does not
+ *               give, or the generic fallback, with the closest topics as
+ *               suggested follow-ups
  *   clarify     "did you mean": the two contenders' questions as options
  */
 #include <jansson.h>
@@ -49,7 +52,7 @@ static char *join3(const char *a, const char *sep, const char *b)
     return s;
 }
 
-static int fill_fallback(const msfaq_kb *kb, const msfaqp_match *m,
+static int fill_fallback(const msfaq_kb *kb, const msfaqp_route *m,
                          const msfaqp_intent *in, msfaq_result *r)
 {
     r->kind = MSFAQ_KIND_FALLBACK;
@@ -79,7 +82,36 @@ static int fill_fallback(const msfaq_kb *kb, const msfaqp_match *m,
     return 0;
 }
 
-static int fill_clarify(const msfaq_kb *kb, const msfaqp_match *m,
+/* The chosen answer does not give the kind of fact asked for: say so, in
+ * the kind's words with the answer's topic for "{topic}", and offer what
+ * the article does say. */
+static int fill_unsaid(const msfaq_kb *kb, const msfaqp_route *rt,
+                       msfaq_result *r)
+{
+    const msfaqp_intent *in = &kb->intents[rt->best];
+    const msfaqp_ask_kind *a = &kb->asks[rt->unsaid];
+    r->kind = MSFAQ_KIND_FALLBACK;
+    r->intent = msfaqp_strdup(a->resp->id);
+    msfaqp_buf b = {0};
+    const char *t = a->resp->text, *at;
+    while ((at = strstr(t, "{topic}"))) {
+        msfaqp_buf_put(&b, t, (size_t)(at - t));
+        msfaqp_buf_puts(&b, in->resp->title);
+        t = at + strlen("{topic}");
+    }
+    msfaqp_buf_puts(&b, t);
+    r->answer = b.oom ? NULL : b.p;
+    if (b.oom)
+        free(b.p);
+    if (!r->intent || !r->answer || add_follow_up(r, canonical_question(in)))
+        return -1;
+    for (int i = 0; i < a->resp->n_follow_ups && r->n_follow_ups < 4; i++)
+        if (add_follow_up(r, a->resp->follow_ups[i]))
+            return -1;
+    return 0;
+}
+
+static int fill_clarify(const msfaq_kb *kb, const msfaqp_route *m,
                         msfaq_result *r)
 {
     const msfaqp_intent *a = &kb->intents[m->best];
@@ -117,31 +149,124 @@ static int fill_reply(const msfaq_kb *kb, const msfaqp_intent *in,
     return 0;
 }
 
-/* The "why" record: what the matcher saw and how it chose. */
-static json_t *concept_names(const msfaq_kb *kb, const unsigned char *hit)
+/* ------------------------------------------------------- the "why" */
+
+/* json_array_append_new that says whether it failed */
+static bool push(json_t *a, json_t *v)
+{
+    return !v || json_array_append_new(a, v) != 0;
+}
+
+/* Names of the concepts present in v that pass keep(), as a JSON array. */
+static json_t *concepts_of(const msfaq_kb *kb, const msfaqp_view *v,
+                           bool (*keep)(const msfaqp_concept *))
 {
     json_t *a = json_array();
     for (int c = 0; a && c < kb->n_concepts; c++)
-        if (hit[c] == 1 && json_array_append_new(a, json_string(
-                                                   kb->concepts[c].name))) {
+        if (v->hit[c] == MSFAQP_PRESENT &&
+            (!keep || keep(&kb->concepts[c])) &&
+            push(a, json_string(kb->concepts[c].name))) {
             json_decref(a);
             return NULL;
         }
     return a;
 }
 
-static json_t *explain(const msfaq_kb *kb, const msfaqp_text *t,
-                       const msfaqp_text *focus, const msfaqp_match *m)
+static bool is_screen(const msfaqp_concept *c) { return c->screen; }
+static bool is_anchor(const msfaqp_concept *c)
 {
-    json_t *o = json_object(), *fixes = json_array(),
-           *concepts = concept_names(kb, m->concept_hit), *pats = json_array(),
+    return c->role == MSFAQP_ROLE_ANCHOR;
+}
+static bool is_topic(const msfaqp_concept *c)
+{
+    return c->role == MSFAQP_ROLE_TOPIC;
+}
+
+/* Stage 1: did the screen fire, on which rule and lexicons. */
+static json_t *explain_screen(const msfaq_kb *kb, const msfaqp_route *rt)
+{
+    json_t *near = json_array();
+    for (int i = 0; near && i < rt->n_top; i++) {
+        const msfaqp_intent *in = &kb->intents[rt->top[i].intent];
+        if (in->kind == MSFAQ_KIND_SAFETY && rt->top[i].intent != rt->screen &&
+            push(near, json_string(in->id))) {
+            json_decref(near);
+            near = NULL;
+        }
+    }
+    return json_pack("{s:b,s:s?,s:o*,s:o*}", "fired", rt->screen >= 0,
+                     "rule", rt->screen >= 0 ? kb->intents[rt->screen].id
+                                             : NULL,
+                     "lexicons", concepts_of(kb, &rt->whole, is_screen),
+                     "near", near);
+}
+
+/* Stage 2: in or out of the domain, and on which words. */
+static json_t *explain_gate(const msfaq_kb *kb, const msfaqp_route *rt)
+{
+    const msfaqp_view *v = rt->focus_used ? &rt->question : &rt->whole;
+    json_t *unknown = json_array();
+    for (int i = 0; unknown && i < v->t->n_words; i++) {
+        const msfaqp_token *tok = &v->t->tokens[i];
+        if (!v->cover[i] &&
+            push(unknown, json_stringn(v->t->norm + tok->at, tok->len))) {
+            json_decref(unknown);
+            unknown = NULL;
+        }
+    }
+    const msfaqp_gate *g = &rt->gate;
+    const char *why = g->anchor ? "a word of the article's world"
+                    : g->in ? "a topic, and every word known"
+                    : g->topic ? "a topic, but words the KB does not know"
+                               : "nothing of the domain";
+    return json_pack("{s:b,s:s,s:o*,s:o*,s:o*,s:b}", "in", g->in, "why", why,
+                     "anchors", concepts_of(kb, v, is_anchor),
+                     "topics", concepts_of(kb, v, is_topic),
+                     "unknown_words", unknown, "small_talk_allowed", g->chat);
+}
+
+/* Stage 4: the kinds of fact asked for, and the one the answer lacks. */
+static json_t *explain_specifics(const msfaq_kb *kb, const msfaqp_route *rt)
+{
+    const msfaqp_view *v = rt->focus_used ? &rt->question : &rt->whole;
+    json_t *asked = json_array();
+    for (int a = 0; asked && a < kb->n_asks; a++)
+        if (v->hit[kb->asks[a].concept] == MSFAQP_PRESENT &&
+            push(asked, json_string(kb->asks[a].name))) {
+            json_decref(asked);
+            asked = NULL;
+        }
+    return json_pack("{s:o*,s:s?}", "asked", asked, "unsaid",
+                     rt->unsaid >= 0 ? kb->asks[rt->unsaid].name : NULL);
+}
+
+/* Which stage made the reply. */
+static const char *decided_by(const msfaq_kb *kb, const msfaqp_route *rt)
+{
+    if (rt->screen >= 0)
+        return "safety screen";
+    if (rt->best < 0)
+        return rt->gate.in ? "fallback: no intent above the threshold"
+                           : "fallback: outside the domain";
+    if (rt->clarify)
+        return "clarify: two sections too close to call";
+    if (rt->unsaid >= 0)
+        return "uncovered specifics";
+    switch (kb->intents[rt->best].kind) {
+    case MSFAQ_KIND_SMALLTALK: return "small talk";
+    case MSFAQ_KIND_FALLBACK: return "a topic the article does not cover";
+    default: return "answer";
+    }
+}
+
+static json_t *explain(const msfaq_kb *kb, const msfaqp_route *rt)
+{
+    const msfaqp_text *t = &rt->text;
+    const msfaqp_text *focus = rt->focus_used ? &rt->focus : NULL;
+    const msfaqp_view *v = rt->focus_used ? &rt->question : &rt->whole;
+    json_t *o = json_object(), *fixes = json_array(), *pats = json_array(),
            *top = json_array();
-    if (!o || !fixes || !concepts || !pats || !top)
-        goto nomem;
-    if (json_object_set_new(o, "focus", focus ? json_string(focus->norm)
-                                              : json_null()) ||
-        (focus && json_object_set_new(o, "focus_concepts",
-                                      concept_names(kb, m->focus_hit))))
+    if (!o || !fixes || !pats || !top)
         goto nomem;
     /* corrections are "from>to" pairs joined by "|" */
     const char *s = t->corrections ? t->corrections : "";
@@ -149,11 +274,9 @@ static json_t *explain(const msfaq_kb *kb, const msfaqp_text *t,
         const char *e = strchr(s, '|');
         size_t n = e ? (size_t)(e - s) : strlen(s);
         const char *gt = memchr(s, '>', n);
-        if (gt &&
-            json_array_append_new(
-                fixes, json_pack("{s:s%,s:s%}", "from", s,
-                                 (size_t)(gt - s), "to", gt + 1,
-                                 (size_t)(s + n - gt - 1))))
+        if (gt && push(fixes, json_pack("{s:s%,s:s%}", "from", s,
+                                        (size_t)(gt - s), "to", gt + 1,
+                                        (size_t)(s + n - gt - 1))))
             goto nomem;
         s += n + (e ? 1 : 0);
     }
@@ -161,94 +284,69 @@ static json_t *explain(const msfaq_kb *kb, const msfaqp_text *t,
     for (int i = 0; i < kb->n_intents; i++) {
         const msfaqp_intent *in = &kb->intents[i];
         for (int p = 0; p < in->n_patterns; p++, at++)
-            if (m->pattern_hit[at] &&
-                json_array_append_new(
-                    pats, json_pack("{s:s,s:s,s:f}", "intent", in->id,
-                                    "regex", in->patterns[p].source,
-                                    "weight", in->patterns[p].weight)))
+            if (rt->pattern_hit[at] &&
+                push(pats, json_pack("{s:s,s:s,s:f}", "intent", in->id,
+                                     "regex", in->patterns[p].source,
+                                     "weight", in->patterns[p].weight)))
                 goto nomem;
     }
-    for (int i = 0; i < m->n_top; i++) {
-        int k = m->top[i].intent;
+    for (int i = 0; i < rt->n_top; i++) {
+        int k = rt->top[i].intent;
         const msfaqp_intent *in = &kb->intents[k];
-        bool cand = m->score[k] >= 0;
-        if (json_array_append_new(
-                top, json_pack("{s:s,s:s,s:i,s:f,s:f,s:b}", "intent", in->id,
-                               "kind", msfaq_kind_name(in->kind),
-                               "priority", in->priority,
-                               "score", m->top[i].score, "confidence",
-                               msfaqp_confidence(m->score[k]),
-                               "candidate", cand)))
+        if (push(top, json_pack("{s:s,s:s,s:i,s:f,s:f,s:b}", "intent",
+                                in->id, "kind", msfaq_kind_name(in->kind),
+                                "priority", in->priority, "score",
+                                rt->top[i].score, "confidence",
+                                msfaqp_confidence(rt->score[k]),
+                                "candidate", rt->score[k] >= 0)))
             goto nomem;
     }
     double margin = -1;
-    if (m->best >= 0)
-        margin = m->runner_up >= 0
-                     ? m->score[m->best] - m->score[m->runner_up]
-                     : m->score[m->best];
+    if (rt->best >= 0)
+        margin = rt->runner_up >= 0
+                     ? rt->score[rt->best] - rt->score[rt->runner_up]
+                     : rt->score[rt->best];
     if (json_object_set_new(o, "normalized", json_string(t->norm)) ||
         json_object_set_new(o, "words", json_string(t->raw_words)) ||
+        json_object_set_new(o, "stems", json_string(v->t->stems)) ||
+        json_object_set_new(o, "focus", focus ? json_string(focus->norm)
+                                              : json_null()) ||
         json_object_set(o, "corrected", fixes) ||
-        json_object_set(o, "concepts", concepts) ||
+        json_object_set_new(o, "screen", explain_screen(kb, rt)) ||
+        json_object_set_new(o, "gate", explain_gate(kb, rt)) ||
+        json_object_set_new(o, "concepts", concepts_of(kb, v, NULL)) ||
         json_object_set(o, "patterns", pats) ||
         json_object_set(o, "top", top) ||
         json_object_set_new(o, "chosen",
-                            m->best >= 0
-                                ? json_string(kb->intents[m->best].id)
+                            rt->best >= 0
+                                ? json_string(kb->intents[rt->best].id)
                                 : json_null()) ||
         json_object_set_new(o, "runner_up",
-                            m->runner_up >= 0
-                                ? json_string(kb->intents[m->runner_up].id)
+                            rt->runner_up >= 0
+                                ? json_string(kb->intents[rt->runner_up].id)
                                 : json_null()) ||
         json_object_set_new(o, "margin",
                             margin >= 0 ? json_real(margin) : json_null()) ||
+        json_object_set_new(o, "specifics", explain_specifics(kb, rt)) ||
+        json_object_set_new(o, "decided_by", json_string(decided_by(kb, rt))) ||
         json_object_set_new(o, "threshold", json_real(kb->threshold)) ||
         json_object_set_new(o, "clarify_margin",
                             json_real(kb->clarify_margin)) ||
-        json_object_set_new(o, "limit_hit", json_boolean(m->limit_hit)))
+        json_object_set_new(o, "limit_hit", json_boolean(rt->limit_hit)))
         goto nomem;
     json_decref(fixes);
-    json_decref(concepts);
     json_decref(pats);
     json_decref(top);
     return o;
 nomem:
     json_decref(o);
     json_decref(fixes);
-    json_decref(concepts);
     json_decref(pats);
     json_decref(top);
     return NULL;
 }
 
-int msfaqp_route_run(const msfaq_kb *kb, const char *q, bool full,
-                     msfaqp_route *rt, msfaq_error *err)
-{
-    memset(rt, 0, sizeof *rt);
-    if (msfaqp_normalize(kb, q, &rt->text))
-        goto nomem;
-    char *focus = msfaqp_focus(q);
-    if (focus) {
-        int rc = msfaqp_normalize(kb, focus, &rt->focus);
-        free(focus);
-        if (rc)
-            goto nomem;
-        rt->has_focus = true;
-    }
-    return msfaqp_match_run(kb, &rt->text,
-                            rt->has_focus ? &rt->focus : NULL, full,
-                            &rt->match, err);
-nomem:
-    msfaqp_error_set(err, MSFAQ_ENOMEM, NULL, -1, -1, -1, "out of memory");
-    return MSFAQ_ENOMEM;
-}
-
-void msfaqp_route_free(msfaqp_route *rt)
-{
-    msfaqp_match_free(&rt->match);
-    msfaqp_text_free(&rt->text);
-    msfaqp_text_free(&rt->focus);
-}
+/* ------------------------------------------------------------- ask */
 
 int msfaq_ask(const msfaq_kb *kb, const char *question, unsigned flags,
               msfaq_result **out, msfaq_error *err)
@@ -289,26 +387,27 @@ int msfaq_ask(const msfaq_kb *kb, const char *question, unsigned flags,
     if (rc)
         goto fail;
 
-    const msfaqp_match *m = &rt.match;
     int failed;
-    if (m->best < 0) {
-        failed = fill_fallback(kb, m, NULL, r);
-        r->confidence = m->n_top ? 1.0 - msfaqp_confidence(m->top[0].score)
+    if (rt.best < 0) {
+        failed = fill_fallback(kb, &rt, NULL, r);
+        r->confidence = rt.n_top ? 1.0 - msfaqp_confidence(rt.top[0].score)
                                  : 1.0;
-    } else if (m->clarify) {
-        failed = fill_clarify(kb, m, r);
-        r->confidence = msfaqp_confidence(m->score[m->best]) / 2;
-    } else if (kb->intents[m->best].kind == MSFAQ_KIND_FALLBACK) {
-        failed = fill_fallback(kb, m, &kb->intents[m->best], r);
-        r->confidence = msfaqp_confidence(m->score[m->best]);
+    } else if (rt.clarify) {
+        failed = fill_clarify(kb, &rt, r);
+        r->confidence = msfaqp_confidence(rt.score[rt.best]) / 2;
+    } else if (rt.unsaid >= 0) {
+        failed = fill_unsaid(kb, &rt, r);
+        r->confidence = msfaqp_confidence(rt.score[rt.best]);
+    } else if (kb->intents[rt.best].kind == MSFAQ_KIND_FALLBACK) {
+        failed = fill_fallback(kb, &rt, &kb->intents[rt.best], r);
+        r->confidence = msfaqp_confidence(rt.score[rt.best]);
     } else {
-        failed = fill_reply(kb, &kb->intents[m->best], r);
-        r->confidence = msfaqp_confidence(m->score[m->best]);
+        failed = fill_reply(kb, &kb->intents[rt.best], r);
+        r->confidence = msfaqp_confidence(rt.score[rt.best]);
     }
     if (failed)
         goto nomem;
-    if ((flags & MSFAQ_ASK_EXPLAIN) &&
-        !(why = explain(kb, &rt.text, m->focus_used ? &rt.focus : NULL, m)))
+    if ((flags & MSFAQ_ASK_EXPLAIN) && !(why = explain(kb, &rt)))
         goto nomem;
     if (msfaqp_result_finish(r, why))
         goto nomem;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "msfaq_private.h"
 
 void msfaqp_buf_put(msfaqp_buf *b, const char *s, size_t n)
@@ -38,8 +39,5 @@ void msfaqp_buf_puts(msfaqp_buf *b, const char *s)
 
 size_t msfaqp_hash(const char *w, size_t n)
 {
-    size_t h = 2166136261u;                /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)w[i]) * 16777619u;
-    return h;
+    return msfaqp_fnv1a(w, n);
 }

@@ -17,6 +17,7 @@
 
 #include "msfaq_private.h"
 
+#define F_SAFETY "patterns/safety.json"
 #define F_INTENTS "patterns/intents.json"
 #define F_ANSWERS "responses/answers.json"
 
@@ -142,27 +143,32 @@ static void check_example(lint *l, int self, const char *q, bool negative,
     const msfaq_kb *kb = l->kb;
     const msfaqp_intent *in = &kb->intents[self];
     char where[200];
-    snprintf(where, sizeof where, "intents.%s.%s[%d]", in->id,
+    snprintf(where, sizeof where, "%s.%s.%s[%d]",
+             in->kind == MSFAQ_KIND_SAFETY ? "rules" : "intents", in->id,
              negative ? "negatives" : "examples", k);
     msfaqp_route rt;
     if (msfaqp_route_run(kb, q, false, &rt, NULL)) {
         msfaqp_route_free(&rt);
         return;
     }
-    const msfaqp_match m = rt.match;
-    const char *got = m.best >= 0 ? kb->intents[m.best].id : "(fallback)";
+    const msfaqp_route *m = &rt;
+    const char *file = in->kind == MSFAQ_KIND_SAFETY ? F_SAFETY : F_INTENTS;
+    const char *got = m->best < 0 ? "(fallback)"
+                    : m->unsaid >= 0 ? kb->asks[m->unsaid].resp->id
+                                     : kb->intents[m->best].id;
+    bool reached = m->best == self && m->unsaid < 0;
     if (negative) {
-        if (m.best == self)
-            report(l, F_INTENTS, where, "negative example \"%s\" reaches "
+        if (reached)
+            report(l, file, where, "negative example \"%s\" reaches "
                    "the intent", q);
-    } else if (m.best != self) {
-        report(l, F_INTENTS, where, "example \"%s\" reaches %s, not %s", q,
-               got, in->id);
-    } else if (m.clarify) {
-        report(l, F_INTENTS, where,
+    } else if (!reached) {
+        report(l, file, where, "example \"%s\" reaches %s, not %s", q, got,
+               in->id);
+    } else if (m->clarify) {
+        report(l, file, where,
                "example \"%s\" collides with %s (scores %.2f and %.2f)", q,
-               kb->intents[m.runner_up].id, m.score[m.best],
-               m.score[m.runner_up]);
+               kb->intents[m->runner_up].id, m->score[m->best],
+               m->score[m->runner_up]);
     }
     msfaqp_route_free(&rt);
 }
@@ -186,6 +192,8 @@ int msfaq_kb_lint(const msfaq_kb *kb, msfaq_lint_fn fn, void *ud)
         bool used = false;
         for (int k = 0; k < kb->n_intents && !used; k++)
             used = kb->intents[k].resp == r;
+        for (int k = 0; k < kb->n_asks && !used; k++)
+            used = kb->asks[k].resp == r;
         if (!used)
             report(&l, F_ANSWERS, r->id, "no intent uses this response");
         if (r->section)
@@ -194,7 +202,8 @@ int msfaq_kb_lint(const msfaq_kb *kb, msfaq_lint_fn fn, void *ud)
     for (int i = 0; i < kb->n_intents; i++) {
         const msfaqp_intent *in = &kb->intents[i];
         if (in->n_examples == 0)
-            report(&l, F_INTENTS, in->id, "no example questions");
+            report(&l, in->kind == MSFAQ_KIND_SAFETY ? F_SAFETY : F_INTENTS,
+                   in->id, "no example questions");
         for (int k = 0; k < in->n_examples; k++)
             check_example(&l, i, in->examples[k], false, k);
         for (int k = 0; k < in->n_negatives; k++)

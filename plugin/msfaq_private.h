@@ -5,6 +5,16 @@
  * A KB is built once by kb_load.c and never modified afterwards, which is
  * what makes msfaq_ask() safe to call from many threads: every per-question
  * buffer (match data, normalised text, scores) lives on the asking thread.
+ * The two exceptions are guarded: a regex's JIT code is made once under
+ * jit_lock, and the stemmers of the pool each have their own lock.
+ *
+ * A question goes through these stages (see docs/matcher.md):
+ *   normalize.c  words, corrections (spell.c, words.c) and stems (stem.c)
+ *   terms.c      literal concept terms, found by stem
+ *   match.c      concepts present, intents scored (the view)
+ *   route.c      the pipeline: safety screen, domain gate, intents,
+ *                uncovered specifics; what explain shows
+ *   ask.c        the reply
  */
 #ifndef MSFAQ_PRIVATE_H
 #define MSFAQ_PRIVATE_H
@@ -22,6 +32,10 @@
 
 /* Bounds that keep one question's work small and predictable. */
 #define MSFAQP_MAX_TOKENS 512      /* words looked at per question */
+#define MSFAQP_MAX_WORD 64         /* longer words are read, not stemmed
+                                      or corrected whole */
+#define MSFAQP_STEMMERS 4          /* libstemmer objects in the pool */
+#define MSFAQP_CHAT_UNKNOWN 1      /* unknown words small talk allows */
 #define MSFAQP_MATCH_LIMIT 100000  /* PCRE2 match limit per pattern run */
 #define MSFAQP_DEPTH_LIMIT 1000    /* PCRE2 depth (backtracking) limit */
 #define MSFAQP_MAX_CONCEPTS 1024
@@ -44,11 +58,34 @@ typedef struct msfaqp_regex {
     atomic_int runs;     /* interpreted runs so far, while jit is 0 */
 } msfaqp_regex;
 
+/* What a concept tells the stages besides its presence (concepts.json
+ * "role"):
+ *   anchor     the article's world (MS, immune therapy, a therapy it
+ *              names, the article itself): the domain gate lets in any
+ *              question that has one
+ *   topic      a subject the KB answers or declines; a question made only
+ *              of known words with a topic among them ("side effects?")
+ *              is let in too
+ *   function   words that carry no subject ("what", "tell me", "please")
+ *   smalltalk  greetings, thanks, goodbyes, questions about the bot
+ * A concept without a role is a cue: intents use it, the gate does not. */
+enum {
+    MSFAQP_ROLE_ANCHOR = 1,
+    MSFAQP_ROLE_TOPIC = 2,
+    MSFAQP_ROLE_FUNCTION = 4,
+    MSFAQP_ROLE_SMALLTALK = 8,
+    MSFAQP_ROLE_CUE = 16,        /* covers words, but no role */
+    MSFAQP_COVER_CHAT = 32       /* (cover only) a word inside a small-talk
+                                    phrase: "catch" in "catch you later" */
+};
+
 /* A named, reusable piece of meaning: CAR-T, "side effects", "my doctor".
  * Its literal terms are found through the KB's term index (terms.c); its
  * regex patterns, if any, are compiled into one PCRE2 code. */
 typedef struct msfaqp_concept {
     char *name;
+    int role;            /* one MSFAQP_ROLE_*; CUE when none was given */
+    bool screen;         /* a lexicon of the safety screen (safety.json) */
     char *source;        /* terms and patterns as one regex: what {name}
                             expands to in other patterns, and explain */
     msfaqp_regex *regexes;   /* its patterns, each compiled alone */
@@ -57,9 +94,13 @@ typedef struct msfaqp_concept {
     int n_aliases;       /* whenever that earlier concept is */
 } msfaqp_concept;
 
-/* One literal term ("car t cell", "relaps*"), indexed by its first word. */
+/* One literal term ("car t cell", "side effect"), indexed by the stem of
+ * its first word: it matches any words with the same stems ("side
+ * effects"). */
 typedef struct msfaqp_term {
-    char *text;          /* normalised words; '*' ends a prefix word */
+    char *text;          /* normalised words, as written */
+    char *stems;         /* their stems, single spaces */
+    int n_words;
     int concept;
     int next;            /* next term under the same index key, or -1 */
 } msfaqp_term;
@@ -113,7 +154,20 @@ typedef struct msfaqp_intent {
     int n_negatives;
     char *response_id;   /* defaults to id */
     const struct msfaqp_response *resp;   /* resolved by kb_load.c */
+    int *covers;         /* kinds of fact this answer gives (kb->asks) */
+    int n_covers;
 } msfaqp_intent;
+
+/* A kind of fact a question can ask for (how much, how often, at what
+ * age, which is better...).  When the chosen answer's section does not
+ * give that kind of fact, the reply says so instead of answering
+ * (intents.json "specifics"). */
+typedef struct msfaqp_ask_kind {
+    char *name;          /* "amount" */
+    int concept;         /* present: the question asks for it */
+    char *response_id;
+    const struct msfaqp_response *resp;
+} msfaqp_ask_kind;
 
 /* A reply from responses/answers.json; several intents may share one. */
 typedef struct msfaqp_response {
@@ -130,6 +184,12 @@ typedef struct msfaqp_rewrite {   /* one word -> replacement words */
     char *to;
 } msfaqp_rewrite;
 
+/* A stemmer of the pool (stem.c). */
+typedef struct msfaqp_stemmer {
+    pthread_mutex_t lock;
+    struct sb_stemmer *st;
+} msfaqp_stemmer;
+
 /* Open-addressing string set: the vocabulary typos are corrected to. */
 typedef struct msfaqp_wordset {
     char **slots;
@@ -145,9 +205,9 @@ struct msfaq_kb {
     int n_concepts;
     msfaqp_term *terms;
     int n_terms;
-    msfaqp_strmap by_word;       /* exact first word -> first term */
-    msfaqp_strmap by_stem;       /* first three letters of a prefix word
-                                    -> first term */
+    msfaqp_strmap by_stem;       /* stem of a term's first word -> the
+                                    first term filed under it */
+    msfaqp_wordset term_stems;   /* every stem of every term word */
     msfaqp_strmap concept_ids;   /* concept name -> index */
     msfaqp_intent *intents;
     int n_intents;
@@ -155,13 +215,22 @@ struct msfaq_kb {
     int n_responses;
     msfaqp_rewrite *rewrites;
     int n_rewrites;
+    msfaqp_strmap confusion_of;  /* a real word -> index of the stem of
+                                    the word it is mistaken for */
+    char **confusion_stems;
+    int n_confusions;
+    msfaqp_ask_kind *asks;       /* kinds of fact (intents.json
+                                    "specifics") */
+    int n_asks;
     msfaqp_wordset vocab;        /* every word the KB knows */
     msfaqp_wordset targets;      /* words a typo may be corrected to */
     const char **by_first;       /* targets grouped by first letter: */
     uint32_t *first_masks;       /* ...with the set of letters of each */
     size_t first_at[257];        /* by_first[first_at[c]..first_at[c+1]) */
-    msfaqp_wordset stems;        /* prefix terms ("relaps"): any word they
-                                    start is known, never "corrected" */
+    msfaqp_stemmer stemmers[MSFAQP_STEMMERS];
+    msfaqp_strmap stem_of;       /* every word the KB knows -> its stem */
+    char **stem_cache;           /* (stem.c), indexed by stem_of */
+    size_t n_stem_cache, stem_cache_cap;
     double threshold;    /* minimum confidence for a reply */
     double clarify_margin;       /* score gap under which we ask back */
     char *disclaimer;
@@ -183,11 +252,20 @@ MSFAQP_HIDDEN void msfaqp_error_set(msfaq_error *err, int code,
     __attribute__((format(printf, 7, 8)));
 
 /* ---- normalize.c: question text -> lowercase ASCII words */
+typedef struct msfaqp_token {
+    uint32_t at, len;            /* the word in text->norm */
+    uint32_t stem_at, stem_len;  /* its stem in text->stems */
+    int alt;                     /* kb->confusion_stems index of the word
+                                    it may be a slip for, or -1 */
+} msfaqp_token;
+
 typedef struct msfaqp_text {
     char *norm;          /* words joined by single spaces */
     size_t len;
     char *raw_words;     /* words before correction, same layout */
-    int n_words;
+    char *stems;         /* the stem of each word of norm, same order */
+    msfaqp_token *tokens;
+    int n_words;         /* words of norm (tokens) */
     int n_corrected;
     char *corrections;   /* "from>to" pairs joined by "|" ("to" may be
                             two words: "sideefects>side effects") */
@@ -198,10 +276,34 @@ MSFAQP_HIDDEN int msfaqp_check_utf8(const char *s, size_t len,
 MSFAQP_HIDDEN int msfaqp_normalize(const msfaq_kb *kb, const char *q,
                                    msfaqp_text *out);
 MSFAQP_HIDDEN void msfaqp_text_free(msfaqp_text *t);
-/* The question sentences of a message that also holds other sentences
- * ("My aunt has MS. What is a DMT?" -> "What is a DMT?"), as a new
- * string; NULL when the whole message is the question. */
-MSFAQP_HIDDEN char *msfaqp_focus(const char *q);
+/* The part of a message that asks: what follows a mention of someone in
+ * its middle ("stop it guys @bot what is a DMT" -> "what is a DMT"), and
+ * of that the question sentences when there are other sentences too ("My
+ * aunt has MS. What is a DMT?" -> "What is a DMT?").  *focus is a new
+ * string, or NULL when the whole message is the question.  Returns 0 or
+ * MSFAQ_ENOMEM. */
+MSFAQP_HIDDEN int msfaqp_focus(const char *q, char **focus);
+/* Does t refer back to something said before it ("how does that work")? */
+MSFAQP_HIDDEN bool msfaqp_refers_back(const msfaqp_text *t);
+
+/* ---- words.c: Debian's English word list, made a set by the build */
+MSFAQP_HIDDEN bool msfaqp_english(const char *w, size_t n);
+MSFAQP_HIDDEN size_t msfaqp_english_size(void);
+/* english_words.c, generated by tools/embed_words.c */
+extern MSFAQP_HIDDEN const char msfaqp_english_text[];
+extern MSFAQP_HIDDEN const uint32_t msfaqp_english_slots[];
+extern MSFAQP_HIDDEN const uint32_t msfaqp_english_mask;
+extern MSFAQP_HIDDEN const uint32_t msfaqp_english_count;
+
+/* ---- stem.c: Snowball stems */
+MSFAQP_HIDDEN int msfaqp_stems_init(msfaq_kb *kb);
+MSFAQP_HIDDEN void msfaqp_stems_free(msfaq_kb *kb);
+/* Stems w[0..n) into out (NUL-terminated); returns the stem's length. */
+MSFAQP_HIDDEN size_t msfaqp_stem(const msfaq_kb *kb, const char *w,
+                                 size_t n, char *out, size_t size);
+/* Adds w's stem to the KB's cache (while it loads). */
+MSFAQP_HIDDEN int msfaqp_stem_remember(msfaq_kb *kb, const char *w,
+                                       size_t n);
 
 /* ---- spell.c */
 MSFAQP_HIDDEN int msfaqp_wordset_add(msfaqp_wordset *s, const char *w,
@@ -209,7 +311,8 @@ MSFAQP_HIDDEN int msfaqp_wordset_add(msfaqp_wordset *s, const char *w,
 MSFAQP_HIDDEN bool msfaqp_wordset_has(const msfaqp_wordset *s,
                                       const char *w, size_t len);
 MSFAQP_HIDDEN void msfaqp_wordset_free(msfaqp_wordset *s);
-/* A word the KB knows (see spell.c). */
+/* A word that is meant as written: an English word, a KB word, or a word
+ * whose stem is a term's (see spell.c). */
 MSFAQP_HIDDEN bool msfaqp_known(const msfaq_kb *kb, const char *w, size_t n);
 /* Two known words run together ("physicaltherapy"): writes "left right"
  * into out and returns true, or returns false. */
@@ -225,11 +328,15 @@ MSFAQP_HIDDEN const char *msfaqp_correct(const msfaq_kb *kb, const char *w,
 MSFAQP_HIDDEN int msfaqp_damerau(const char *a, size_t la, const char *b,
                                  size_t lb, int max);
 
-/* ---- terms.c: literal terms found by word lookup, not by regex scan */
+/* ---- terms.c: literal terms found by stem lookup, not by regex scan */
 MSFAQP_HIDDEN int msfaqp_terms_add(msfaq_kb *kb, const char *text,
                                    int concept);
-MSFAQP_HIDDEN void msfaqp_terms_scan(const msfaq_kb *kb, const char *norm,
-                                     unsigned char *concept_hit);
+/* Marks the concepts whose terms t holds (concept_hit[c] = 1), and ORs
+ * each concept's role into cover[] for the words its term spans. */
+MSFAQP_HIDDEN void msfaqp_terms_scan(const msfaq_kb *kb,
+                                     const msfaqp_text *t,
+                                     unsigned char *concept_hit,
+                                     unsigned char *cover);
 MSFAQP_HIDDEN void msfaqp_terms_free(msfaq_kb *kb);
 
 /* ---- json_pos.c: byte offset of the value at a JSON path ("a.b[2]") in
@@ -241,65 +348,102 @@ MSFAQP_HIDDEN long msfaqp_json_path_offset(const char *text,
  * (new string), or NULL when there is no such guarantee */
 MSFAQP_HIDDEN char *msfaqp_required_literal(const char *regex);
 
-/* ---- kb_load.c helpers used by match.c */
+/* ---- regex.c */
 /* Matches r against s: PCRE2_ERROR_NOMATCH at once when r's needle is
  * not in s; else JIT-compiles r on first use and runs it.  Thread-safe. */
 MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
                                    const char *s, size_t len,
                                    pcre2_match_data *md);
 
-/* ---- match.c: concepts and intent scores for one normalised question */
+/* ---- match.c: what one text holds, and an intent's score on it */
+enum { MSFAQP_ABSENT = 0, MSFAQP_PRESENT = 1, MSFAQP_UNKNOWN = 2 };
+
+/* A text's concepts, settled lazily: literal terms are found up front (one
+ * pass over the words); a concept's patterns run only when a stage asks
+ * about that concept, so most questions run a fraction of the regexes. */
+typedef struct msfaqp_view {
+    const msfaq_kb *kb;
+    const msfaqp_text *t;
+    unsigned char *hit;       /* per concept: MSFAQP_ABSENT, _PRESENT or
+                                 _UNKNOWN (patterns not run yet) */
+    unsigned char *cover;     /* per word: the roles of the concepts whose
+                                 terms (or, for a concept with a role, whose
+                                 patterns) span it */
+    pcre2_match_data *md;
+    bool limit_hit;           /* a pattern hit its match limit */
+} msfaqp_view;
+
+MSFAQP_HIDDEN int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
+                                   const msfaqp_text *t,
+                                   pcre2_match_data *md);
+MSFAQP_HIDDEN void msfaqp_view_free(msfaqp_view *v);
+MSFAQP_HIDDEN bool msfaqp_present(msfaqp_view *v, int concept);
+/* An intent's score on v, or -1 when it is not a candidate (an "all"
+ * group missing, a "none" concept present, no pattern of a pattern-only
+ * intent).  full: look at everything, for *partial (the evidence even of a
+ * non-candidate) and pattern_hit (one byte per pattern of the intent);
+ * else stop at the first missing group. */
+MSFAQP_HIDDEN double msfaqp_score_intent(msfaqp_view *v,
+                                         const msfaqp_intent *in, bool full,
+                                         double *partial,
+                                         unsigned char *pattern_hit);
+MSFAQP_HIDDEN double msfaqp_confidence(double score);
+
+/* ---- route.c: the stages from words to one choice */
 typedef struct msfaqp_score {
     int intent;
     double score;
 } msfaqp_score;
 
-typedef struct msfaqp_match {
-    unsigned char *concept_hit;   /* per concept, whole message: 1 present,
-                                     0 absent, 2 never needed (not asked
-                                     with full) */
-    unsigned char *focus_hit;     /* the same for the question sentences;
-                                     == concept_hit when there is no focus */
-    double *score;                /* n_intents; < 0: not a candidate */
-    double *partial;              /* n_intents: evidence, even when an
-                                     "all" group is missing (suggestions) */
+/* The domain gate's finding on one text. */
+typedef struct msfaqp_gate {
+    bool in;              /* article answers and out-of-scope replies may
+                             be given */
+    bool anchor;          /* a word of the article's world */
+    bool topic;           /* a subject the KB answers or declines */
+    int n_uncovered;      /* words no concept knows */
+    bool chat;            /* nothing of the domain, nothing else asked:
+                             small talk may reply */
+} msfaqp_gate;
+
+typedef struct msfaqp_route {
+    msfaqp_text text;     /* the whole message */
+    msfaqp_text focus;    /* its question sentences, when has_focus */
+    bool has_focus;
+    msfaqp_view whole;    /* concepts of text */
+    msfaqp_view question; /* concepts of focus (when has_focus) */
+    bool focus_used;      /* false: the whole message decided */
+    bool full;            /* every stage ran in full (explain, lint) */
+
+    double *score;        /* per intent; < 0: not a candidate */
+    double *partial;      /* per intent: its evidence, candidate or not */
     unsigned char *pattern_hit;   /* every intent's patterns, in order */
     int n_patterns;
-    bool focus_used;              /* false: the whole message decided */
-    msfaqp_score top[MSFAQP_MAX_TOP];
-    int n_top;
-    int best;                     /* intent index, or -1 */
-    int runner_up;                /* intent index, or -1 */
-    bool clarify;
-    bool limit_hit;
-} msfaqp_match;
 
-/* Safety intents read the whole message t (a decision mentioned in any
- * sentence counts); the others read the question sentences focus, or t
- * when focus is NULL.  full: settle every concept and score every intent
- * completely (for explain), instead of stopping early. */
-MSFAQP_HIDDEN int msfaqp_match_run(const msfaq_kb *kb,
-                                   const msfaqp_text *t,
-                                   const msfaqp_text *focus, bool full,
-                                   msfaqp_match *m, msfaq_error *err);
-MSFAQP_HIDDEN void msfaqp_match_free(msfaqp_match *m);
-MSFAQP_HIDDEN double msfaqp_confidence(double score);
-/* ---- ask.c: what msfaq_ask() and lint share */
-typedef struct msfaqp_route {
-    msfaqp_text text;    /* the whole message */
-    msfaqp_text focus;   /* its question sentences, when has_focus */
-    bool has_focus;
-    msfaqp_match match;
+    int screen;           /* the safety rule that fired, or -1 */
+    msfaqp_gate gate;     /* on the text that decided */
+    int best;             /* the chosen intent, or -1: fallback */
+    int runner_up;        /* the closest rival from another section */
+    bool clarify;         /* too close to call: ask back */
+    int unsaid;           /* kb->asks: a kind of fact the chosen answer
+                             does not give, or -1 */
+    msfaqp_score top[MSFAQP_MAX_TOP];   /* intents by evidence */
+    int n_top;
+    bool limit_hit;
 } msfaqp_route;
 
-/* Normalises q (already checked: UTF-8, length) and its focus, and
- * matches.  Free with msfaqp_route_free() whatever it returns. */
+/* Normalises q (already checked: UTF-8, length) and its question
+ * sentences, and runs the stages: the safety screen on the whole message;
+ * the domain gate, the intents and the check for uncovered specifics on
+ * the question sentences (or the whole message when they say nothing
+ * alone).  full: settle every concept and score every intent (explain,
+ * lint).  Free with msfaqp_route_free() whatever it returns. */
 MSFAQP_HIDDEN int msfaqp_route_run(const msfaq_kb *kb, const char *q,
                                    bool full, msfaqp_route *rt,
                                    msfaq_error *err);
 MSFAQP_HIDDEN void msfaqp_route_free(msfaqp_route *rt);
 
-/* ---- kb_load.c */
+/* ---- kb_answers.c */
 MSFAQP_HIDDEN const char *msfaqp_section_body(const msfaq_kb *kb,
                                               const char *heading,
                                               size_t *len);
@@ -321,7 +465,7 @@ typedef struct msfaqp_buf {
 } msfaqp_buf;
 MSFAQP_HIDDEN void msfaqp_buf_put(msfaqp_buf *b, const char *s, size_t n);
 MSFAQP_HIDDEN void msfaqp_buf_puts(msfaqp_buf *b, const char *s);
-MSFAQP_HIDDEN size_t msfaqp_hash(const char *w, size_t n);
+MSFAQP_HIDDEN size_t msfaqp_hash(const char *w, size_t n);  /* hash.h */
 
 /* ---- util */
 MSFAQP_HIDDEN char *msfaqp_strdup(const char *s);

@@ -9,7 +9,9 @@
  * Steps, in order: UTF-8 check; mentions dropped; letters lowercased and
  * accents folded; apostrophes joined ("what's" -> "whats"); everything else
  * a word break; KB rewrites ("whats" -> "what is"); typo correction against
- * the KB's own vocabulary (spell.c).
+ * the KB's own vocabulary (spell.c), never of an English word (words.c);
+ * then every word's Snowball stem (stem.c) and, for a word that is often
+ * typed for another ("affects" for "effects"), that other word's stem.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +187,49 @@ static bool all_letters(const char *w, size_t n)
     return true;
 }
 
+/* Splits norm into tokens and stems each word; a word that is a common
+ * slip for another (concepts.json "confusions") also carries that word's
+ * stem, which only multi-word terms may use (terms.c). */
+static int tokenize(const msfaq_kb *kb, msfaqp_text *t)
+{
+    msfaqp_buf stems = {0};
+    int n = *t->norm ? 1 : 0;            /* words are joined by one space */
+    for (const char *p = t->norm; *p; p++)
+        n += *p == ' ';
+    t->tokens = calloc((size_t)(n ? n : 1), sizeof *t->tokens);
+    if (!t->tokens)
+        return -1;
+    int i = 0;
+    for (const char *p = t->norm; *p && i < n; i++) {
+        size_t len = strcspn(p, " ");
+        msfaqp_token *tok = &t->tokens[i];
+        tok->at = (uint32_t)(p - t->norm);
+        tok->len = (uint32_t)len;
+        char st[MSFAQP_MAX_WORD];
+        size_t sn = len < MSFAQP_MAX_WORD
+                        ? msfaqp_stem(kb, p, len, st, sizeof st)
+                        : 0;
+        if (!sn) {                       /* too long to stem: as it is */
+            sn = len < sizeof st ? len : sizeof st - 1;
+            memcpy(st, p, sn);
+        }
+        if (stems.len)
+            msfaqp_buf_put(&stems, " ", 1);
+        tok->stem_at = (uint32_t)stems.len;
+        tok->stem_len = (uint32_t)sn;
+        msfaqp_buf_put(&stems, st, sn);
+        tok->alt = msfaqp_strmap_get(&kb->confusion_of, p, len);
+        p += len + (p[len] == ' ');
+    }
+    t->n_words = i;
+    if (buf_put(&stems, "", 0)) {
+        free(stems.p);
+        return -1;
+    }
+    t->stems = stems.p;
+    return 0;
+}
+
 int msfaqp_normalize(const msfaq_kb *kb, const char *q, msfaqp_text *t)
 {
     msfaqp_buf folded = {0}, raw = {0}, norm = {0}, fixes = {0};
@@ -204,14 +249,9 @@ int msfaqp_normalize(const msfaq_kb *kb, const char *q, msfaqp_text *t)
         if (rw) {
             if (put_word(&norm, rw->to, strlen(rw->to)))
                 goto nomem;
-        } else if (n > 4 && s[n - 1] == 's' &&
-                   !msfaqp_wordset_has(&kb->vocab, s, n) &&
-                   msfaqp_wordset_has(&kb->vocab, s, n - 1)) {
-            /* an unknown plural of a known word: "sclerosiss" */
-            if (put_word(&norm, s, n - 1))
-                goto nomem;
-        } else if (n >= 5 && all_letters(s, n) && !msfaqp_known(kb, s, n)) {
-            char split[2 * 64];
+        } else if (n >= 5 && n < MSFAQP_MAX_WORD && all_letters(s, n) &&
+                   !msfaqp_known(kb, s, n)) {
+            char split[2 * MSFAQP_MAX_WORD];
             const char *fix = msfaqp_correct(kb, s, n);
             if (!fix && msfaqp_split(kb, s, n, split, sizeof split))
                 fix = split;           /* "sideeffects" -> "side effects" */
@@ -239,7 +279,10 @@ int msfaqp_normalize(const msfaq_kb *kb, const char *q, msfaqp_text *t)
     t->len = norm.len;
     t->raw_words = raw.p;
     t->corrections = fixes.p;
-    t->n_words = words;
+    if (tokenize(kb, t)) {
+        msfaqp_text_free(t);
+        return MSFAQ_ENOMEM;
+    }
     return 0;
 nomem:
     free(folded.p);
@@ -254,20 +297,69 @@ void msfaqp_text_free(msfaqp_text *t)
     free(t->norm);
     free(t->raw_words);
     free(t->corrections);
+    free(t->stems);
+    free(t->tokens);
     memset(t, 0, sizeof *t);
 }
 
-/* Sentences end at . ! ? (followed by a space or the end) and at line
- * breaks.  The focus is the sentences ending in '?', when there are others
- * too: context ("my aunt was just diagnosed") must not outweigh what was
- * asked ("what is a DMT?"). */
-char *msfaqp_focus(const char *q)
+/* Where the text addressed by a mention of someone in the middle of a
+ * message starts ("ok ok stop spamming @bot current strategies?" ->
+ * "current strategies?"), or NULL: in a busy room what comes after the
+ * last mention is what was said to the mentioned one.  A mention that
+ * opens the message, or ends it, changes nothing. */
+static const char *after_mention(const char *q)
+{
+    const unsigned char *p = (const unsigned char *)q;
+    const char *after = NULL;
+    bool words_before = false, in_word = false;
+    for (size_t i = 0; p[i];) {
+        size_t end = 0;
+        if (p[i] == '<' && (p[i + 1] == '@' || p[i + 1] == '!')) {
+            size_t j = i + 2;
+            while (p[j] && p[j] != '>' && p[j] != ' ' && j - i < 128)
+                j++;
+            if (p[j] == '>')
+                end = j + 1;
+        } else if (p[i] == '@' && !in_word && is_mention_char(p[i + 1])) {
+            end = i + 1;
+            while (is_mention_char(p[end]))
+                end++;
+        }
+        if (end) {
+            if (words_before)
+                after = q + end;
+            i = end;
+            in_word = false;
+            continue;
+        }
+        bool letter = (p[i] >= 'a' && p[i] <= 'z') ||
+                      (p[i] >= 'A' && p[i] <= 'Z') ||
+                      (p[i] >= '0' && p[i] <= '9');
+        words_before = words_before || letter;
+        in_word = letter || (in_word && p[i] >= 0x80);
+        i++;
+    }
+    if (!after)
+        return NULL;
+    for (const unsigned char *c = (const unsigned char *)after; *c; c++)
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+            (*c >= '0' && *c <= '9'))
+            return after;
+    return NULL;                    /* nothing after it: "thanks @bot" */
+}
+
+/* The question sentences of q into *f, or NULL when q is one sentence,
+ * or all questions, or none.  Sentences end at . ! ? (followed by a space
+ * or the end) and at line breaks: context ("my aunt was just diagnosed")
+ * must not outweigh what was asked ("what is a DMT?").  -1: no memory. */
+static int question_sentences(const char *q, char **f)
 {
     size_t len = strlen(q), kept = 0;
     int sentences = 0, questions = 0;
     char *out = malloc(len + 1);
+    *f = NULL;
     if (!out)
-        return NULL;
+        return -1;
     const char *start = q;
     for (const char *p = q;; p++) {
         bool end = *p == '\0' || *p == '\n' ||
@@ -298,8 +390,34 @@ char *msfaqp_focus(const char *q)
     }
     if (questions == 0 || questions == sentences) {
         free(out);
-        return NULL;
+        return 0;
     }
     out[kept ? kept - 1 : 0] = '\0';
-    return out;
+    *f = out;
+    return 0;
+}
+
+bool msfaqp_refers_back(const msfaqp_text *t)
+{
+    static const char *const back[] = {"it", "its", "that", "this", "they",
+                                       "them", "their", "these", "those"};
+    for (int i = 0; i < t->n_words; i++)
+        for (size_t k = 0; k < sizeof back / sizeof back[0]; k++)
+            if (t->tokens[i].len == strlen(back[k]) &&
+                memcmp(t->norm + t->tokens[i].at, back[k],
+                       t->tokens[i].len) == 0)
+                return true;
+    return false;
+}
+
+/* The focus: what follows a mid-message mention, and of that its
+ * question sentences. */
+int msfaqp_focus(const char *q, char **f)
+{
+    const char *addressed = after_mention(q);
+    if (question_sentences(addressed ? addressed : q, f))
+        return MSFAQ_ENOMEM;
+    if (!*f && addressed && !(*f = msfaqp_strdup(addressed)))
+        return MSFAQ_ENOMEM;
+    return 0;
 }

@@ -2,7 +2,8 @@
  * spell.c - the vocabulary and bounded typo correction.
  *
  * A misspelt word is corrected only to a word of the KB's own vocabulary
- * (the terms of its concepts and the article's words), only when it is
+ * (the terms of its concepts and the article's words), never when it is
+ * itself an English word (Debian's word list, words.c), only when it is
  * five letters or longer, only within one edit (two from nine letters on;
  * an adjacent swap counts as one edit, Damerau), and only when exactly one
  * word is that close.  Ties refuse to guess: in a medical setting a silent
@@ -202,25 +203,16 @@ const char *msfaqp_correct(const msfaq_kb *kb, const char *w, size_t n)
     return (best && !tie && best_d <= budget) ? best : NULL;
 }
 
-/* A word the KB knows, a word a prefix term starts ("understand" for
- * "understand*"), or the singular/plural of a known word. */
+/* A word meant as it is: a word the KB knows, a correctly spelt English
+ * word (never "corrected" into a KB word: "trail" is not "trial"), or a
+ * form of a term word ("relapsing" for the term "relapse"). */
 bool msfaqp_known(const msfaq_kb *kb, const char *w, size_t n)
 {
-    if (msfaqp_wordset_has(&kb->vocab, w, n))
+    if (msfaqp_wordset_has(&kb->vocab, w, n) || msfaqp_english(w, n))
         return true;
-    for (size_t k = 3; k <= n; k++)
-        if (msfaqp_wordset_has(&kb->stems, w, k))
-            return true;
-    if (n > 3 && w[n - 1] == 's' && msfaqp_wordset_has(&kb->vocab, w, n - 1))
-        return true;
-    char tmp[64];
-    if (n + 1 < sizeof tmp) {
-        memcpy(tmp, w, n);
-        tmp[n] = 's';
-        if (msfaqp_wordset_has(&kb->vocab, tmp, n + 1))
-            return true;
-    }
-    return false;
+    char st[MSFAQP_MAX_WORD];
+    size_t sn = n < sizeof st ? msfaqp_stem(kb, w, n, st, sizeof st) : 0;
+    return sn && msfaqp_wordset_has(&kb->term_stems, st, sn);
 }
 
 bool msfaqp_split(const msfaq_kb *kb, const char *w, size_t n, char *out,

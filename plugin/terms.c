@@ -1,33 +1,29 @@
 /*
- * terms.c - literal concept terms, found by word lookup.
+ * terms.c - literal concept terms, found by stem lookup.
  *
  * Most of a KB's vocabulary is literal phrases ("car t cell", "side
- * effect*").  Run as regex alternations, every concept would scan every
- * position of the question; here each term is filed under its first word
- * (or, for a prefix word, its first three letters), and a question is read
- * once, word by word, looking up only the terms that could start there.
- * The cost follows the question's length, not the number of terms.
+ * effect").  Run as regex alternations, every concept would scan every
+ * position of the question; here each term is filed under the stem of its
+ * first word, and a question is read once, word by word, looking up only
+ * the terms that could start there.  The cost follows the question's
+ * length, not the number of terms.
  *
- * Matching rules, the same as the regex a term also compiles to for
- * {concept} expansion: terms match whole words of the normalised text; a
- * word ending in '*' is a prefix; any other word of three letters or more
- * may take a plural s or es.
+ * A term matches words whose Snowball stems are its words' stems, so the
+ * term "walk" finds "walking", "walked" and "walks", and "side effect"
+ * finds "side effects".  Where a stem is shared with unrelated words
+ * ("references" and "referring" are both "refer"), a term word written
+ * "=references" matches only that word as typed.  Inside a term of two
+ * words or more, a word people often type for another ("side affects")
+ * counts as that other word: the rest of the term is the context that
+ * shows which was meant.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "msfaq_private.h"
 
-/* Files term t under key w[0..n); terms under one key form a list. */
-static int file_under(msfaq_kb *kb, msfaqp_strmap *ix, const char *w,
-                      size_t n, int t)
-{
-    kb->terms[t].next = msfaqp_strmap_get(ix, w, n);
-    return msfaqp_strmap_put(ix, w, n, t);
-}
-
-/* text is a term already checked by kb_load.c: words of [a-z0-9], single
- * spaces, '*' only at the end of a word; prefix words have 3+ letters. */
+/* text is a term already checked by kb_concepts.c: words of [a-z0-9]
+ * and single spaces. */
 int msfaqp_terms_add(msfaq_kb *kb, const char *text, int concept)
 {
     msfaqp_term *v = realloc(kb->terms, (size_t)(kb->n_terms + 1) *
@@ -36,106 +32,127 @@ int msfaqp_terms_add(msfaq_kb *kb, const char *text, int concept)
         return MSFAQ_ENOMEM;
     kb->terms = v;
     int t = kb->n_terms;
-    v[t].text = msfaqp_strdup(text);
-    v[t].concept = concept;
-    v[t].next = -1;
-    if (!v[t].text)
+    msfaqp_buf stems = {0};
+    int words = 0;
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, " ");
+        char st[MSFAQP_MAX_WORD];
+        size_t sn = 0;
+        if (*p != '=' && n < sizeof st)
+            sn = msfaqp_stem(kb, p, n, st, sizeof st);
+        if (!sn) {           /* "=word" (exact), or too long to stem */
+            sn = n < sizeof st ? n : sizeof st - 1;
+            memcpy(st, p, sn);
+        }
+        if (words++)
+            msfaqp_buf_put(&stems, " ", 1);
+        msfaqp_buf_put(&stems, st, sn);
+        if (*st != '=' && msfaqp_wordset_add(&kb->term_stems, st, sn))
+            stems.oom = true;
+        p += n + (p[n] == ' ');
+    }
+    if (stems.oom || !stems.p) {
+        free(stems.p);
         return MSFAQ_ENOMEM;
+    }
+    v[t].text = msfaqp_strdup(text);
+    v[t].stems = stems.p;
+    v[t].n_words = words;
+    v[t].concept = concept;
+    if (!v[t].text) {
+        free(stems.p);
+        return MSFAQ_ENOMEM;
+    }
     kb->n_terms++;
-    size_t n = strcspn(text, " *");
-    int rc = text[n] == '*' ? file_under(kb, &kb->by_stem, text, 3, t)
-                            : file_under(kb, &kb->by_word, text, n, t);
-    return rc ? MSFAQ_ENOMEM : 0;
+    size_t first = strcspn(v[t].stems, " ");
+    v[t].next = msfaqp_strmap_get(&kb->by_stem, v[t].stems, first);
+    return msfaqp_strmap_put(&kb->by_stem, v[t].stems, first, t)
+               ? MSFAQ_ENOMEM
+               : 0;
 }
 
-/* Does token tok[0..tn) match term word w[0..wn) (prefix: '*' follows)? */
-static bool word_matches(const char *w, size_t wn, bool prefix,
-                         const char *tok, size_t tn)
+/* Does word i of t have stem s[0..n) ("=word": is it that word)?  In a
+ * term of several words, a slip for that word counts too. */
+static bool stem_is(const msfaq_kb *kb, const msfaqp_text *t, int i,
+                    const char *s, size_t n, bool in_phrase)
 {
-    if (prefix)
-        return tn >= wn && memcmp(w, tok, wn) == 0;
-    if (tn < wn || memcmp(w, tok, wn) != 0)
-        return false;
-    if (tn == wn)
+    const msfaqp_token *tok = &t->tokens[i];
+    if (*s == '=')
+        return tok->len == n - 1 &&
+               memcmp(t->norm + tok->at, s + 1, n - 1) == 0;
+    if (tok->stem_len == n && memcmp(t->stems + tok->stem_at, s, n) == 0)
         return true;
-    if (wn < 3)
+    if (!in_phrase || tok->alt < 0)
         return false;
-    return (tn == wn + 1 && tok[wn] == 's') ||
-           (tn == wn + 2 && tok[wn] == 'e' && tok[wn + 1] == 's');
+    const char *alt = kb->confusion_stems[tok->alt];
+    return strlen(alt) == n && memcmp(alt, s, n) == 0;
 }
 
-typedef struct span {
-    const char *p;
-    size_t n;
-} span;
-
-/* Does the term match the words starting at tokens[i]? */
-static bool term_matches(const char *text, const span *tokens, int i,
-                         int n_tokens)
+/* Does the term match the words of t from word i on? */
+static bool term_matches(const msfaq_kb *kb, const msfaqp_term *term,
+                         const msfaqp_text *t, int i)
 {
-    const char *w = text;
-    while (*w) {
-        if (i >= n_tokens)
+    if (i + term->n_words > t->n_words)
+        return false;
+    bool phrase = term->n_words > 1;
+    for (const char *w = term->stems; *w; i++) {
+        size_t wn = strcspn(w, " ");
+        if (!stem_is(kb, t, i, w, wn, phrase))
             return false;
-        size_t wn = strcspn(w, " *");
-        bool prefix = w[wn] == '*';
-        if (!word_matches(w, wn, prefix, tokens[i].p, tokens[i].n))
-            return false;
-        w += wn + (prefix ? 1 : 0);
-        if (*w == ' ')
-            w++;
-        i++;
+        w += wn + (w[wn] == ' ');
     }
     return true;
 }
 
-static void try_list(const msfaq_kb *kb, int t, const span *tokens, int i,
-                     int n_tokens, unsigned char *hit)
+static void try_list(const msfaq_kb *kb, int k, const msfaqp_text *t,
+                     int i, unsigned char *hit, unsigned char *cover)
 {
-    for (; t >= 0; t = kb->terms[t].next)
-        if (!hit[kb->terms[t].concept] &&
-            term_matches(kb->terms[t].text, tokens, i, n_tokens))
-            hit[kb->terms[t].concept] = 1;
+    for (; k >= 0; k = kb->terms[k].next) {
+        const msfaqp_term *term = &kb->terms[k];
+        if (!term_matches(kb, term, t, i))
+            continue;
+        hit[term->concept] = 1;
+        int role = kb->concepts[term->concept].role;
+        if (role == MSFAQP_ROLE_SMALLTALK && term->n_words > 1)
+            role |= MSFAQP_COVER_CHAT;
+        for (int w = 0; w < term->n_words; w++)
+            cover[i + w] |= (unsigned char)role;
+    }
 }
 
-void msfaqp_terms_scan(const msfaq_kb *kb, const char *norm,
-                       unsigned char *hit)
+void msfaqp_terms_scan(const msfaq_kb *kb, const msfaqp_text *t,
+                       unsigned char *hit, unsigned char *cover)
 {
-    span tokens[MSFAQP_MAX_TOKENS];
-    int n = 0;
-    for (const char *p = norm; *p && n < MSFAQP_MAX_TOKENS;) {
-        size_t len = strcspn(p, " ");
-        tokens[n].p = p;
-        tokens[n++].n = len;
-        p += len;
-        if (*p == ' ')
-            p++;
-    }
-    for (int i = 0; i < n; i++) {
-        const char *tok = tokens[i].p;
-        size_t tn = tokens[i].n;
-        try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn), tokens, i, n,
-                 hit);
-        /* the token may be a plural of a first word */
-        if (tn > 3 && tok[tn - 1] == 's')
-            try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn - 1),
-                     tokens, i, n, hit);
-        if (tn > 4 && tok[tn - 1] == 's' && tok[tn - 2] == 'e')
-            try_list(kb, msfaqp_strmap_get(&kb->by_word, tok, tn - 2),
-                     tokens, i, n, hit);
-        if (tn >= 3)
-            try_list(kb, msfaqp_strmap_get(&kb->by_stem, tok, 3), tokens, i, n,
-                     hit);
+    char exact[MSFAQP_MAX_WORD + 1];
+    for (int i = 0; i < t->n_words; i++) {
+        const msfaqp_token *tok = &t->tokens[i];
+        try_list(kb, msfaqp_strmap_get(&kb->by_stem, t->stems + tok->stem_at,
+                                       tok->stem_len),
+                 t, i, hit, cover);
+        if (tok->len < MSFAQP_MAX_WORD) {     /* terms filed as "=word" */
+            exact[0] = '=';
+            memcpy(exact + 1, t->norm + tok->at, tok->len);
+            try_list(kb, msfaqp_strmap_get(&kb->by_stem, exact,
+                                           tok->len + 1),
+                     t, i, hit, cover);
+        }
+        if (tok->alt >= 0) {
+            const char *alt = kb->confusion_stems[tok->alt];
+            try_list(kb, msfaqp_strmap_get(&kb->by_stem, alt, strlen(alt)),
+                     t, i, hit, cover);
+        }
     }
 }
 
 void msfaqp_terms_free(msfaq_kb *kb)
 {
-    for (int i = 0; i < kb->n_terms; i++)
+    for (int i = 0; i < kb->n_terms; i++) {
         free(kb->terms[i].text);
+        free(kb->terms[i].stems);
+    }
     free(kb->terms);
     kb->terms = NULL;
     kb->n_terms = 0;
-    msfaqp_strmap_free(&kb->by_word);
     msfaqp_strmap_free(&kb->by_stem);
+    msfaqp_wordset_free(&kb->term_stems);
 }

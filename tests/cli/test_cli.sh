@@ -62,9 +62,23 @@ run ask --json "What is CAR T-cell therapy?"
 check "ask --json" $?
 run ask -- "--what is a DMT"; [ $rc -eq 0 ]; check "question after --" $?
 run explain "immunotheraphy sideefects?"
-[ $rc -eq 0 ] && grep -q '^normalised:' "$tmp/out" && grep -q '^concepts:' "$tmp/out" &&
-  grep -q '^top intents' "$tmp/out" && grep -q 'margin' "$tmp/out"
+[ $rc -eq 0 ] && grep -q '^normalised:' "$tmp/out" && grep -q '^stems:' "$tmp/out" &&
+  grep -q '^1 safety: *not fired' "$tmp/out" && grep -q '^2 gate: *IN' "$tmp/out" &&
+  grep -q '^3 concepts:' "$tmp/out" && grep -q 'top intents' "$tmp/out" &&
+  grep -q 'margin' "$tmp/out" && grep -q '^4 specifics:' "$tmp/out" &&
+  grep -q '^decided by: *answer' "$tmp/out"
 check "explain for a person" $?
+run explain "should I stop my interferon?"
+[ $rc -eq 0 ] && grep -q '^1 safety: *FIRED, rule safety_decision' "$tmp/out" &&
+  grep -q '^decided by: *safety screen' "$tmp/out"
+check "explain shows the safety screen" $?
+run explain "who wrote this song"
+[ $rc -eq 0 ] && grep -q '^2 gate: *OUT' "$tmp/out" &&
+  grep -q 'unknown words: song' "$tmp/out"
+check "explain shows the domain gate" $?
+run explain "how much does ocrelizumab cost per dose at the brigham"
+[ $rc -eq 0 ] && grep -q '^4 specifics: asked for:' "$tmp/out"
+check "explain shows the specifics asked for" $?
 run explain --json "imunotherapy goals"
 [ $rc -eq 0 ] && python3 -c 'import json,sys; o=json.loads(sys.stdin.read()); assert o["chosen"]=="goals" and o["corrected"][0]["to"]=="immunotherapy"' <"$tmp/out"
 check "explain --json" $?
@@ -101,8 +115,8 @@ cp -r "$kbcases/base" "$tmp/kb"
 python3 - "$tmp/kb/patterns/intents.json" <<'PY'
 import json, sys
 p = sys.argv[1]; d = json.load(open(p))
-d["intents"][1]["examples"].append("what flavour is assam")   # collides
-d["intents"][3]["negatives"].append("what is tea")            # reaches it
+d["intents"][0]["examples"].append("what flavour is assam")   # collides
+d["intents"][2]["negatives"].append("what is tea")            # reaches it
 json.dump(d, open(p, "w"))
 PY
 run lint "$tmp/kb"

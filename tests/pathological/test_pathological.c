@@ -329,7 +329,9 @@ static void save(const char *file, json_t *o)
 }
 
 /* tests/kb/base plus two answers reached only through catastrophic
- * regexes: an intent pattern, and a concept pattern an intent needs. */
+ * regexes: an intent pattern, and a concept pattern an intent needs.  A
+ * run of a's or b's is made a word of the domain, so that the gate lets
+ * such questions through to the patterns. */
 static int make_catastrophic_kb(void **state)
 {
     (void)state;
@@ -340,6 +342,10 @@ static int make_catastrophic_kb(void **state)
                         json_pack("{s:s,s:[s]}", "description",
                                   "catastrophic concept", "patterns",
                                   "^(b|bb)+$"));
+    json_object_set_new(json_object_get(c, "concepts"), "letters",
+                        json_pack("{s:s,s:s,s:[s]}", "description",
+                                  "runs of a or b: the domain here", "role",
+                                  "anchor", "patterns", "^[ab ]+$"));
     save("patterns/concepts.json", c);
     json_t *i = load("patterns/intents.json");
     json_t *list = json_object_get(i, "intents");

@@ -112,6 +112,21 @@ static void test_base_opens_and_answers(void **state)
     assert_string_equal(msfaq_result_answer(r),
                         "It tastes grassy.\n\nNot advice.");
     msfaq_result_free(r);
+    /* uncovered specifics: the guide gives no prices */
+    assert_int_equal(msfaq_ask(kb, "how much does assam taste of", 0, &r,
+                               &err),
+                     MSFAQ_NOMATCH);
+    assert_string_equal(msfaq_result_intent(r), "no_price");
+    assert_string_equal(msfaq_result_answer(r),
+                        "The guide talks about black tea but gives no "
+                        "prices.");
+    msfaq_result_free(r);
+    /* the domain gate: a topic with a word the KB does not know */
+    assert_int_equal(msfaq_ask(kb, "how does green paint taste", 0, &r,
+                               &err),
+                     MSFAQ_NOMATCH);
+    assert_string_equal(msfaq_result_intent(r), "");
+    msfaq_result_free(r);
     assert_int_equal(msfaq_kb_lint(kb, NULL, NULL), 0);
     msfaq_kb_close(kb);
     tu_remove_tree(dir);

@@ -63,10 +63,10 @@ static void test_safety_outranks_answers(void **state)
     expect("pregnant and on a DMT, is that ok?", MSFAQ_KIND_SAFETY,
            "safety_pregnancy");
     expect("I suddenly can't see out of my right eye",
-           MSFAQ_KIND_SAFETY, "emergency_symptoms");
+           MSFAQ_KIND_SAFETY, "emergency_loss");
     /* an emergency outranks a treatment decision */
     expect("suddenly lost my vision, should I stop my DMT?",
-           MSFAQ_KIND_SAFETY, "emergency_symptoms");
+           MSFAQ_KIND_SAFETY, "emergency_loss");
     expect("I want to kill myself", MSFAQ_KIND_SAFETY,
            "emergency_self_harm");
 }
@@ -153,14 +153,14 @@ static void test_every_answer_cites_and_disclaims(void **state)
 static void test_fallback_suggests_topics(void **state)
 {
     (void)state;
-    /* "checkpoint" alone is an answer; "relapses" alone is not enough for
-     * any intent, so the reply falls back and suggests close topics */
-    msfaq_result *r = ask(kb, "relapses", 0);
+    /* "the brain and spinal cord" is of the domain but asks nothing an
+     * intent answers: the reply falls back and suggests the closest topic,
+     * by its canonical question */
+    msfaq_result *r = ask(kb, "the brain and spinal cord", 0);
     assert_int_equal(msfaq_result_kind(r), MSFAQ_KIND_FALLBACK);
     assert_null(msfaq_result_section(r));
     assert_true(msfaq_result_follow_up_count(r) >= 1);
-    assert_string_equal(msfaq_result_follow_up(r, 0),
-                        "What are the aims of immune therapy in MS?");
+    assert_string_equal(msfaq_result_follow_up(r, 0), "What is MS?");
     msfaq_result_free(r);
 }
 
@@ -171,7 +171,8 @@ static void test_tie_asks_back(void **state)
     assert_int_equal(tu_base_kb(dir, sizeof dir), 0);
     msfaq_kb *tea = msfaq_kb_open(dir, 0, NULL);
     assert_non_null(tea);
-    msfaq_result *r = ask(tea, "green or black: which taste is nicer?", 0);
+    msfaq_result *r = ask(tea, "green or black tea: which taste is nicer?",
+                          0);
     assert_int_equal(msfaq_result_kind(r), MSFAQ_KIND_CLARIFY);
     assert_string_equal(msfaq_result_answer(r),
                         "Which one? 1) green tea  2) black tea");

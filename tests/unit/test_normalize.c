@@ -74,14 +74,17 @@ static void test_typos(void **state)
 {
     (void)state;
     expect_norm("imunotherapy", "immunotherapy");
-    /* a prefix term ("immunotherap*") already matches its misspelt
-     * endings, so such words are known and left as typed */
-    expect_norm("immunotheraphy", "immunotheraphy");
+    expect_norm("immunotheraphy", "immunotherapy");
     expect_norm("sclerossis", "sclerosis");
     expect_norm("sympotms", "symptoms");             /* swap: one edit */
     expect_norm("ocrelizumabb", "ocrelizumab");
     expect_norm("acupunture", "acupuncture");
-    expect_norm("sclerosiss", "sclerosis");          /* unknown plural */
+    expect_norm("sclerosiss", "sclerosis");
+    /* a correctly spelt English word is meant as typed, however close to
+     * a KB word: "trail" is no "trial", "wallet" no typo */
+    expect_norm("clinical trail", "clinical trail");
+    expect_norm("i lost my wallet", "i lost my wallet");
+    expect_norm("loose vision", "loose vision");
     /* two words run together are split, the right one corrected */
     expect_norm("physicaltherapy", "physical therapy");
     expect_norm("mindbody practices", "mind body practices");
@@ -91,6 +94,21 @@ static void test_typos(void **state)
     expect_norm("bred", "bred");
     expect_norm("xylophone", "xylophone");
     expect_norm("t3st1ng", "t3st1ng");
+}
+
+/* Every word carries its Snowball stem; a common slip also carries the
+ * stem of the word it stands for. */
+static void test_stems(void **state)
+{
+    (void)state;
+    msfaqp_text t;
+    assert_int_equal(msfaqp_normalize(kb, "walking side affects", &t), 0);
+    assert_string_equal(t.stems, "walk side affect");
+    assert_int_equal(t.n_words, 3);
+    assert_int_equal(t.tokens[0].alt, -1);
+    assert_true(t.tokens[2].alt >= 0);
+    assert_string_equal(kb->confusion_stems[t.tokens[2].alt], "effect");
+    msfaqp_text_free(&t);
 }
 
 static void test_correction_is_reported(void **state)
@@ -134,22 +152,46 @@ static void test_utf8(void **state)
     assert_int_equal(msfaqp_check_utf8("\xf4\x90\x80\x80", 4, &at), -1);
 }
 
+/* msfaqp_focus, as a string or NULL */
+static char *focus_of(const char *q)
+{
+    char *f;
+    assert_int_equal(msfaqp_focus(q, &f), 0);
+    return f;
+}
+
+static void expect_focus(const char *q, const char *want)
+{
+    char *f = focus_of(q);
+    if (!want) {
+        if (f)
+            fail_msg("focus(\"%s\") = \"%s\", want none", q, f);
+        return;
+    }
+    if (!f || strcmp(f, want) != 0)
+        fail_msg("focus(\"%s\") = \"%s\", want \"%s\"", q,
+                 f ? f : "(none)", want);
+    free(f);
+}
+
 static void test_focus(void **state)
 {
     (void)state;
-    char *f = msfaqp_focus("My aunt has MS. What is a DMT? Thanks!");
-    assert_string_equal(f, "What is a DMT?");
-    free(f);
-    f = msfaqp_focus("whats MS? someone at work has it");
-    assert_string_equal(f, "whats MS?");
-    free(f);
-    f = msfaqp_focus("line one\nwhat is CAR T?");
-    assert_string_equal(f, "what is CAR T?");
-    free(f);
-    assert_null(msfaqp_focus("What is MS?"));          /* all questions */
-    assert_null(msfaqp_focus("Is MS genetic? Will my kids get it?"));
-    assert_null(msfaqp_focus("Tell me about DMTs. Thanks."));  /* none */
-    assert_null(msfaqp_focus("What is v2.0? ..."));   /* one sentence */
+    expect_focus("My aunt has MS. What is a DMT? Thanks!", "What is a DMT?");
+    expect_focus("whats MS? someone at work has it", "whats MS?");
+    expect_focus("line one\nwhat is CAR T?", "what is CAR T?");
+    expect_focus("What is MS?", NULL);                   /* all questions */
+    expect_focus("Is MS genetic? Will my kids get it?", NULL);
+    expect_focus("Tell me about DMTs. Thanks.", NULL);   /* none */
+    expect_focus("What is v2.0? ...", NULL);             /* one sentence */
+    /* a mention in the middle: what follows it was said to the bot */
+    expect_focus("ok ok everyone stop spamming memes @bot current strategies?",
+                 " current strategies?");
+    expect_focus("brb coffee. back. <@U123> is car t being tried yet? lol",
+                 "is car t being tried yet?");
+    expect_focus("@bot what is a DMT", NULL);            /* opens it */
+    expect_focus("thanks @bot", NULL);                   /* ends it */
+    expect_focus("mail me at a@b please", NULL);         /* an address */
 }
 
 static void test_word_cap(void **state)
@@ -174,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_mentions),
         cmocka_unit_test(test_contractions),
         cmocka_unit_test(test_typos),
+        cmocka_unit_test(test_stems),
         cmocka_unit_test(test_correction_is_reported),
         cmocka_unit_test(test_damerau),
         cmocka_unit_test(test_utf8),

@@ -1,0 +1,116 @@
+/*
+ * stem.c - words to their Snowball stems (Debian's libstemmer).
+ *
+ * Terms and questions meet on stems, so "walking", "walked" and "walks"
+ * all find the term "walk", and "immunotherapies" finds "immunotherapy",
+ * with no hand-written plural or prefix rules.
+ *
+ * A libstemmer object is not thread-safe, and the KB is shared by every
+ * asking thread.  Two things keep that cheap:
+ *   - every word the KB itself knows is stemmed once, when it opens, into
+ *     a read-only cache: most words of most questions are found there;
+ *   - the rest go to a small pool of stemmers, each behind its own lock,
+ *     taken with trylock so that threads rarely wait for each other.
+ */
+#include <libstemmer.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msfaq_private.h"
+
+/* The locks are made first and always, so msfaqp_stems_free() may run
+ * whatever failed here. */
+int msfaqp_stems_init(msfaq_kb *kb)
+{
+    for (int i = 0; i < MSFAQP_STEMMERS; i++)
+        pthread_mutex_init(&kb->stemmers[i].lock, NULL);
+    for (int i = 0; i < MSFAQP_STEMMERS; i++)
+        if (!(kb->stemmers[i].st = sb_stemmer_new("english", NULL)))
+            return MSFAQ_ENOMEM;
+    return 0;
+}
+
+void msfaqp_stems_free(msfaq_kb *kb)
+{
+    for (int i = 0; i < MSFAQP_STEMMERS; i++) {
+        sb_stemmer_delete(kb->stemmers[i].st);
+        kb->stemmers[i].st = NULL;
+        pthread_mutex_destroy(&kb->stemmers[i].lock);
+    }
+    for (size_t i = 0; i < kb->n_stem_cache; i++)
+        free(kb->stem_cache[i]);
+    free(kb->stem_cache);
+    kb->stem_cache = NULL;
+    kb->n_stem_cache = 0;
+    msfaqp_strmap_free(&kb->stem_of);
+}
+
+/* Stems w[0..n) with one of the pool's stemmers into out (NUL-terminated,
+ * at most size - 1 bytes); returns the stem's length. */
+static size_t stem_now(const msfaq_kb *kb, const char *w, size_t n,
+                       char *out, size_t size)
+{
+    msfaq_kb *k = (msfaq_kb *)kb;          /* only the locks change */
+    int slot = -1;
+    for (int i = 0; i < MSFAQP_STEMMERS && slot < 0; i++)
+        if (pthread_mutex_trylock(&k->stemmers[i].lock) == 0)
+            slot = i;
+    if (slot < 0) {
+        slot = (int)(msfaqp_hash(w, n) % MSFAQP_STEMMERS);
+        pthread_mutex_lock(&k->stemmers[slot].lock);
+    }
+    struct sb_stemmer *st = k->stemmers[slot].st;
+    const sb_symbol *s = sb_stemmer_stem(st, (const sb_symbol *)w, (int)n);
+    size_t len = s ? (size_t)sb_stemmer_length(st) : 0;
+    if (!s) {                                /* out of memory: the word */
+        s = (const sb_symbol *)w;
+        len = n;
+    }
+    if (len >= size)
+        len = size - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    pthread_mutex_unlock(&k->stemmers[slot].lock);
+    return len;
+}
+
+size_t msfaqp_stem(const msfaq_kb *kb, const char *w, size_t n, char *out,
+                   size_t size)
+{
+    int at = msfaqp_strmap_get(&kb->stem_of, w, n);
+    if (at >= 0) {
+        const char *s = kb->stem_cache[at];
+        size_t len = strlen(s);
+        if (len >= size)
+            len = size - 1;
+        memcpy(out, s, len);
+        out[len] = '\0';
+        return len;
+    }
+    return stem_now(kb, w, n, out, size);
+}
+
+int msfaqp_stem_remember(msfaq_kb *kb, const char *w, size_t n)
+{
+    if (msfaqp_strmap_get(&kb->stem_of, w, n) >= 0)
+        return 0;
+    char stem[MSFAQP_MAX_WORD];
+    stem_now(kb, w, n, stem, sizeof stem);
+    if (kb->n_stem_cache == kb->stem_cache_cap) {
+        size_t cap = kb->stem_cache_cap ? 2 * kb->stem_cache_cap : 1024;
+        char **more = realloc(kb->stem_cache, cap * sizeof *more);
+        if (!more)
+            return MSFAQ_ENOMEM;
+        kb->stem_cache = more;
+        kb->stem_cache_cap = cap;
+    }
+    char **v = kb->stem_cache;
+    if (!(v[kb->n_stem_cache] = msfaqp_strdup(stem)))
+        return MSFAQ_ENOMEM;
+    if (msfaqp_strmap_put(&kb->stem_of, w, n, (int)kb->n_stem_cache)) {
+        free(v[kb->n_stem_cache]);
+        return MSFAQ_ENOMEM;
+    }
+    kb->n_stem_cache++;
+    return 0;
+}
