@@ -186,10 +186,10 @@ static bool is_topic(const msfaqp_concept *c)
 static json_t *explain_screen(const msfaq_kb *kb, const msfaqp_route *rt)
 {
     json_t *near = json_array();
-    for (int i = 0; near && i < rt->n_top; i++) {
-        const msfaqp_intent *in = &kb->intents[rt->top[i].intent];
-        if (in->kind == MSFAQ_KIND_SAFETY && rt->top[i].intent != rt->screen &&
-            push(near, json_string(in->id))) {
+    for (int i = 0; near && i < kb->n_intents; i++) {
+        const msfaqp_intent *in = &kb->intents[i];
+        if (in->kind == MSFAQ_KIND_SAFETY && i != rt->screen &&
+            rt->partial[i] > 0 && push(near, json_string(in->id))) {
             json_decref(near);
             near = NULL;
         }

@@ -87,6 +87,32 @@ static bool is_mention_char(unsigned char c)
            c == ':';
 }
 
+static bool is_letter(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Is the 's after the word that ends out a possessive (or "is" after a
+ * noun)?  Not after the words whose 's the rewrites read ("what's" ->
+ * "whats" -> "what is"). */
+static bool possessive(const msfaqp_buf *out)
+{
+    static const char *const contracted[] = {
+        "it", "that", "what", "who", "how", "where", "when", "there", "here",
+        "he", "she", "let", "why", "everyone", "everything", "nothing",
+        "something", "somebody", "someone", "nobody", "one",
+    };
+    size_t end = out->len, start = end;
+    while (start > 0 && out->p[start - 1] != ' ')
+        start--;
+    size_t n = end - start;
+    for (size_t k = 0; k < sizeof contracted / sizeof *contracted; k++)
+        if (strlen(contracted[k]) == n &&
+            memcmp(out->p + start, contracted[k], n) == 0)
+            return false;
+    return n > 0;
+}
+
 /* Pass 1: bytes -> lowercase ASCII words split by single spaces. */
 static int fold(const char *q, msfaqp_buf *out)
 {
@@ -137,8 +163,14 @@ static int fold(const char *q, msfaqp_buf *out)
                 adv++;
         }
         if (apostrophe) {
-            /* joined inside a word ("what's" -> "whats"), else a break */
+            /* joined inside a word ("what's" -> "whats"), else a break;
+             * a possessive 's goes ("the ai's name" -> "the ai name") */
             i += adv;
+            if (in_word && (p[i] == 's' || p[i] == 'S') &&
+                !is_letter(p[i + 1]) && possessive(out)) {
+                i++;
+                continue;
+            }
             if (!(in_word && ((p[i] >= 'a' && p[i] <= 'z') ||
                               (p[i] >= 'A' && p[i] <= 'Z'))))
                 in_word = false;

@@ -160,14 +160,17 @@ static bool decided(const msfaq_kb *kb, const msfaqp_route *rt)
     return rt->best >= 0 && kb->intents[rt->best].kind != MSFAQ_KIND_SMALLTALK;
 }
 
-/* Intents by evidence (score, or the partial evidence of a non-candidate),
- * for explain and for the fallback's suggestions. */
+/* The intents past the screen by evidence (score, or the partial evidence
+ * of a non-candidate), for explain and for the fallback's suggestions and
+ * confidence.  Safety rules are left out: the screen weighs them in full
+ * only for explain, and a reply must not depend on whether it is
+ * explained. */
 static void rank(const msfaq_kb *kb, msfaqp_route *rt)
 {
     rt->n_top = 0;
     for (int i = 0; i < kb->n_intents; i++) {
         double v = rt->score[i] >= 0 ? rt->score[i] : rt->partial[i];
-        if (v <= 0)
+        if (v <= 0 || kb->intents[i].kind == MSFAQ_KIND_SAFETY)
             continue;
         int pos = rt->n_top;
         while (pos > 0 && rt->top[pos - 1].score < v)

@@ -220,11 +220,14 @@ bool msfaqp_split(const msfaq_kb *kb, const char *w, size_t n, char *out,
 {
     if (n < 6 || n + 2 > size || n >= 64)
         return false;
-    /* both halves must be known as they are: correcting a half too would
-     * turn ordinary words apart ("generally" -> "gene" + "really") */
+    /* both halves must be words as they are: correcting a half too would
+     * turn ordinary words apart ("generally" -> "gene" + "really"), and a
+     * half known only by its stem splits a typo into a term ("carots" ->
+     * "car" + "ots", the stem of OT) */
     for (size_t i = n - 3; i >= 3; i--) {
         if (!msfaqp_wordset_has(&kb->vocab, w, i) ||
-            !msfaqp_known(kb, w + i, n - i))
+            !(msfaqp_wordset_has(&kb->vocab, w + i, n - i) ||
+              msfaqp_english(w + i, n - i)))
             continue;
         memcpy(out, w, i);
         out[i] = ' ';

@@ -2,20 +2,21 @@
  * fuzz_kb_load.c - libFuzzer harness: the KB loader, on KB files it has
  * never seen.
  *
- * The input is the four KB files one after another, split at the byte
+ * The input is the five KB files one after another, split at the byte
  * 0xFF (which valid UTF-8 never holds, so no well-formed file is lost):
  *
- *     concepts.json 0xFF intents.json 0xFF answers.json 0xFF article.txt
+ *     concepts.json 0xFF safety.json 0xFF intents.json 0xFF answers.json
+ *     0xFF article.txt
  *
- * A part that is missing (fewer than three separators) leaves its file out
- * of the KB; bytes after a fourth separator belong to article.txt.  The
+ * A part that is missing (fewer than four separators) leaves its file out
+ * of the KB; bytes after a fifth separator belong to article.txt.  The
  * files are written to one temporary directory per process and opened
  * with msfaq_kb_open().  Seeds (corpus/fuzz_kb_load/) are the tiny base
  * KB, the shipped KB and the broken KBs of tests/kb/, joined this way
  * (make_seeds.sh).
  *
  * Checked: a KB that does not open gives a known code, a message, and the
- * name of one of the four files; a KB that opens answers a few questions
+ * name of one of the five files; a KB that opens answers a few questions
  * within the invariants of fuzz_check.h (plain and with explain giving the
  * same reply unless a pattern hit its match limit), and msfaq_kb_lint()
  * reports findings with a file, a place and a text, and returns their
@@ -30,9 +31,11 @@
 
 #define SEP 0xFF
 
-static const char *const names[4] = {
-    "patterns/concepts.json", "patterns/intents.json",
-    "responses/answers.json", "responses/article.txt"};
+#define N_FILES 5
+static const char *const names[N_FILES] = {
+    "patterns/concepts.json", "patterns/safety.json",
+    "patterns/intents.json", "responses/answers.json",
+    "responses/article.txt"};
 
 static const char *const questions[] = {
     "", "hello", "hi", "what is tea", "how does green tea taste",
@@ -44,11 +47,11 @@ static const char *const questions[] = {
     "caf\xc3\xa9 na\xc3\xafve \xf0\x9f\x98\x80 <@U123> @bot hello?"};
 
 static char dir[200];
-static char path[4][240];
+static char path[N_FILES][240];
 
 static void remove_dir(void)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_FILES; i++)
         unlink(path[i]);
     char sub[220];
     snprintf(sub, sizeof sub, "%s/patterns", dir);
@@ -77,7 +80,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     mkdir(sub, 0700);
     snprintf(sub, sizeof sub, "%s/responses", dir);
     mkdir(sub, 0700);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_FILES; i++)
         snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
     atexit(remove_dir);
     return 0;
@@ -104,7 +107,7 @@ static void lint_finding(void *ud, const char *file, const char *where,
 static bool names_a_kb_file(const char *file)
 {
     size_t n = strlen(file);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_FILES; i++) {
         size_t k = strlen(names[i]);
         if (n >= k && strcmp(file + n - k, names[i]) == 0)
             return true;
@@ -139,13 +142,13 @@ static void ask_all(const msfaq_kb *kb)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *p = data, *end = data + size;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_FILES; i++) {
         if (!p) {
             if (unlink(path[i]) && errno != ENOENT)
                 abort();
             continue;
         }
-        const uint8_t *e = i < 3 ? memchr(p, SEP, (size_t)(end - p)) : NULL;
+        const uint8_t *e = i < N_FILES - 1 ? memchr(p, SEP, (size_t)(end - p)) : NULL;
         write_file(path[i], p, (size_t)((e ? e : end) - p));
         p = e ? e + 1 : NULL;
     }

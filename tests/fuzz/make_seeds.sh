@@ -3,7 +3,7 @@
 #   corpus/fuzz_ask/      questions: a sample of tests/questions/*.jsonl,
 #                         plus odd inputs (empty, emoji, invalid UTF-8, an
 #                         embedded NUL, 4096 and 4097 bytes, mentions)
-#   corpus/fuzz_kb_load/  KBs as fuzz_kb_load reads them (four files split
+#   corpus/fuzz_kb_load/  KBs as fuzz_kb_load reads them (five files split
 #                         by the byte 0xFF): the tiny base KB, the shipped
 #                         KB, each broken case of tests/kb/ laid over the
 #                         base, and a few broken KBs of our own
@@ -57,10 +57,11 @@ python3 -c 'import sys; sys.stdout.write(("car t " * 700)[:4096])' \
   >"$ask/odd-4096-car-t"
 
 # --- KBs
-join_kb() {  # join_kb OUT DIR: the four files of DIR, 0xFF between them
+join_kb() {  # join_kb OUT DIR: the five files of DIR, 0xFF between them
   local out=$1 d=$2
   {
     cat "$d/patterns/concepts.json"; printf '\377'
+    cat "$d/patterns/safety.json"; printf '\377'
     cat "$d/patterns/intents.json"; printf '\377'
     cat "$d/responses/answers.json"; printf '\377'
     cat "$d/responses/article.txt"
