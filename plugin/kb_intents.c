@@ -273,10 +273,14 @@ int msfaqp_load_safety(loader *ld)
         return msfaqp_ld_code(ld);
     static const char *const top_keys[] = {"description", "concepts",
                                            "rules", NULL};
-    int rc;
-    if (!(rc = msfaqp_ld_keys(ld, root, "(top level)", top_keys)) &&
-                              !(rc = msfaqp_load_concept_set(ld, json_object_get(root, "concepts"),
-                              "concepts")))
+    int rc = msfaqp_ld_keys(ld, root, "(top level)", top_keys);
+    if (!rc) {
+        ld->screen = true;      /* its concepts are the screen's lexicons */
+        rc = msfaqp_load_concept_set(ld, json_object_get(root, "concepts"),
+                                     "concepts");
+        ld->screen = false;
+    }
+    if (!rc)
         rc = add_intents(ld, json_object_get(root, "rules"), "rules");
     json_decref(root);
     return rc;

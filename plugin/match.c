@@ -75,7 +75,7 @@ bool msfaqp_present(msfaqp_view *v, int c)
         if (rc >= 0) {
             found = true;
             if (cp->role == MSFAQP_ROLE_SMALLTALK)
-                cover_match(v, cp->role | MSFAQP_COVER_CHAT);
+                cover_match(v, MSFAQP_COVER_SPAN);
             else if (cp->role != MSFAQP_ROLE_CUE)
                 cover_match(v, cp->role);
         } else if (rc != PCRE2_ERROR_NOMATCH) {

@@ -75,8 +75,11 @@ enum {
     MSFAQP_ROLE_FUNCTION = 4,
     MSFAQP_ROLE_SMALLTALK = 8,
     MSFAQP_ROLE_CUE = 16,        /* covers words, but no role */
-    MSFAQP_COVER_CHAT = 32       /* (cover only) a word inside a small-talk
+    MSFAQP_COVER_CHAT = 32,      /* (cover only) a word inside a small-talk
                                     phrase: "catch" in "catch you later" */
+    MSFAQP_COVER_SPAN = 64       /* (cover only) a word a small-talk pattern
+                                    spans: "ms" in "can you explain ms to
+                                    someone" */
 };
 
 /* A named, reusable piece of meaning: CAR-T, "side effects", "my doctor".

@@ -101,7 +101,10 @@ static void score_all(const msfaq_kb *kb, msfaqp_route *rt, msfaqp_view *v,
 /* Stage 2: the domain gate.  Every concept with a role is settled first,
  * since a role concept's patterns also say which words they cover.  A word
  * inside a small-talk phrase counts for small talk only ("catch" in "catch
- * you later", "medical" in "a medical professional or a bot?").
+ * you later", "medical" in "a medical professional or a bot?"), and so
+ * does a small-talk word a small-talk pattern spans ("neurologist" in "are
+ * you a neurologist").  Other words such a pattern spans keep their roles:
+ * "ms" in "can you explain ms to someone" is still the article's world.
  * Small talk may answer only a message that asks nothing else: nothing of
  * the domain, and at most MSFAQP_CHAT_UNKNOWN words no concept knows
  * ("hello fellow" yes, "can you help me write a sql query" no). */
@@ -114,7 +117,8 @@ static void gate_run(const msfaq_kb *kb, msfaqp_view *v, msfaqp_gate *g)
     for (int i = 0; i < v->t->n_words; i++) {
         unsigned char c = v->cover[i];
         g->n_uncovered += c == 0;
-        if (c & MSFAQP_COVER_CHAT)
+        if ((c & MSFAQP_COVER_CHAT) ||
+            ((c & MSFAQP_COVER_SPAN) && (c & MSFAQP_ROLE_SMALLTALK)))
             continue;
         g->anchor = g->anchor || (c & MSFAQP_ROLE_ANCHOR);
         g->topic = g->topic || (c & MSFAQP_ROLE_TOPIC);
