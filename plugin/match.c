@@ -86,6 +86,31 @@ bool msfaqp_present(msfaqp_view *v, int c)
     return found;
 }
 
+void msfaqp_sweep(msfaqp_view *v, int c)
+{
+    const msfaqp_concept *cp = &v->kb->concepts[c];
+    if (cp->role == MSFAQP_ROLE_CUE)
+        return;
+    int role = cp->role == MSFAQP_ROLE_SMALLTALK ? MSFAQP_COVER_SPAN
+                                                  : cp->role;
+    for (int k = 0; k < cp->n_regexes; k++) {
+        size_t at = 0;
+        /* each match starts past the last: at most one per word */
+        for (int n = 0; n <= v->t->n_words && at <= v->t->len; n++) {
+            int rc = msfaqp_regex_run_from(v->kb, &cp->regexes[k],
+                                           v->t->norm, v->t->len, at, v->md);
+            if (rc < 0) {
+                v->limit_hit = v->limit_hit || rc != PCRE2_ERROR_NOMATCH;
+                break;
+            }
+            v->hit[c] = MSFAQP_PRESENT;
+            cover_match(v, role);
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(v->md);
+            at = ov[1] > at ? ov[1] + 1 : at + 1;
+        }
+    }
+}
+
 static bool any_present(msfaqp_view *v, const int *concepts, int n)
 {
     for (int k = 0; k < n; k++)

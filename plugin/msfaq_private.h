@@ -357,6 +357,11 @@ MSFAQP_HIDDEN char *msfaqp_required_literal(const char *regex);
 MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
                                    const char *s, size_t len,
                                    pcre2_match_data *md);
+/* The same from byte start of s on (lookbehinds still see before it). */
+MSFAQP_HIDDEN int msfaqp_regex_run_from(const msfaq_kb *kb,
+                                        const msfaqp_regex *r, const char *s,
+                                        size_t len, size_t start,
+                                        pcre2_match_data *md);
 
 /* ---- match.c: what one text holds, and an intent's score on it */
 enum { MSFAQP_ABSENT = 0, MSFAQP_PRESENT = 1, MSFAQP_UNKNOWN = 2 };
@@ -381,6 +386,11 @@ MSFAQP_HIDDEN int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
                                    pcre2_match_data *md);
 MSFAQP_HIDDEN void msfaqp_view_free(msfaqp_view *v);
 MSFAQP_HIDDEN bool msfaqp_present(msfaqp_view *v, int concept);
+/* Runs every pattern of a concept with a role over the whole text, so
+ * that every word its matches span is covered (msfaqp_present stops at the
+ * first match, and not at all when a term was found): what the domain gate
+ * needs before it calls a word unknown. */
+MSFAQP_HIDDEN void msfaqp_sweep(msfaqp_view *v, int concept);
 /* An intent's score on v, or -1 when it is not a candidate (an "all"
  * group missing, a "none" concept present, no pattern of a pattern-only
  * intent).  full: look at everything, for *partial (the evidence even of a

@@ -108,12 +108,9 @@ static void score_all(const msfaq_kb *kb, msfaqp_route *rt, msfaqp_view *v,
  * Small talk may answer only a message that asks nothing else: nothing of
  * the domain, and at most MSFAQP_CHAT_UNKNOWN words no concept knows
  * ("hello fellow" yes, "can you help me write a sql query" no). */
-static void gate_run(const msfaq_kb *kb, msfaqp_view *v, msfaqp_gate *g)
+static void gate_count(const msfaqp_view *v, msfaqp_gate *g)
 {
     memset(g, 0, sizeof *g);
-    for (int c = 0; c < kb->n_concepts; c++)
-        if (kb->concepts[c].role != MSFAQP_ROLE_CUE)
-            msfaqp_present(v, c);
     for (int i = 0; i < v->t->n_words; i++) {
         unsigned char c = v->cover[i];
         g->n_uncovered += c == 0;
@@ -126,6 +123,23 @@ static void gate_run(const msfaq_kb *kb, msfaqp_view *v, msfaqp_gate *g)
     g->in = g->anchor || (g->topic && g->n_uncovered == 0);
     g->chat = !g->anchor && !g->topic &&
               g->n_uncovered <= MSFAQP_CHAT_UNKNOWN;
+}
+
+static void gate_run(const msfaq_kb *kb, msfaqp_view *v, msfaqp_gate *g)
+{
+    for (int c = 0; c < kb->n_concepts; c++)
+        if (kb->concepts[c].role != MSFAQP_ROLE_CUE)
+            msfaqp_present(v, c);
+    gate_count(v, g);
+    /* words still unknown may be inside matches not looked for yet (a
+     * concept found by a term never ran its patterns): when that could
+     * change the finding, cover them all */
+    if (!g->anchor && g->n_uncovered > 0) {
+        for (int c = 0; c < kb->n_concepts; c++)
+            if (kb->concepts[c].n_regexes)
+                msfaqp_sweep(v, c);
+        gate_count(v, g);
+    }
 }
 
 /* Stage 4: a kind of fact the question asks for that the chosen answer

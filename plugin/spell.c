@@ -186,6 +186,26 @@ static void scan(const msfaq_kb *kb, unsigned char c, char second,
     }
 }
 
+/* w with its first sound spelt the other usual way (f <-> ph, k <-> c), in
+ * out; returns its length, or 0 when w starts with no such sound. */
+static size_t sound_alike(const char *w, size_t n, char *out, size_t size)
+{
+    static const struct { const char *from, *to; } sounds[] = {
+        {"ph", "f"}, {"f", "ph"}, {"k", "c"}, {"c", "k"},
+    };
+    for (size_t i = 0; i < sizeof sounds / sizeof *sounds; i++) {
+        size_t fl = strlen(sounds[i].from), tl = strlen(sounds[i].to);
+        if (n <= fl || strncmp(w, sounds[i].from, fl) != 0 ||
+            n - fl + tl + 1 > size)
+            continue;
+        memcpy(out, sounds[i].to, tl);
+        memcpy(out + tl, w + fl, n - fl);
+        out[n - fl + tl] = '\0';
+        return n - fl + tl;
+    }
+    return 0;
+}
+
 const char *msfaqp_correct(const msfaq_kb *kb, const char *w, size_t n)
 {
     int budget = n >= 9 ? 2 : 1;
@@ -200,6 +220,13 @@ const char *msfaqp_correct(const msfaq_kb *kb, const char *w, size_t n)
     if (n > 1 && w[1] != w[0])
         scan(kb, (unsigned char)w[1], w[0], w, n, mask, budget, &best,
              &best_d, &tie);
+    /* ...except where it is spelt by ear: "fysio" for "physio", "kar t"
+     * for "car t"; the other spelling of the sound costs nothing */
+    char alt[MSFAQP_MAX_WORD + 2];
+    size_t an = sound_alike(w, n, alt, sizeof alt);
+    if (an)
+        scan(kb, (unsigned char)alt[0], 0, alt, an,
+             msfaqp_letter_mask(alt, an), budget, &best, &best_d, &tie);
     return (best && !tie && best_d <= budget) ? best : NULL;
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""check_questions.py MSFAQ CASES.jsonl - our own question set, per topic.
+"""check_questions.py [--strict] MSFAQ CASES.jsonl - our own question set.
 
 Runs `MSFAQ ask --json` once over every question (the stdin contract) and
 checks each case the way the shared scorer does: the kind is one of
 "expect"; an answer cites one of "sections" and holds every keyword group.
 Asserts, per topic and overall, the floors below; prints a table either way.
 The questions were written for this project, independently of the dev set.
+--strict: every case must pass (a set of examples of each kind of question,
+where one miss is a regression).
 """
 import collections
 import json
@@ -28,7 +30,9 @@ def passes(case, out):
 
 
 def main():
-    msfaq, path = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    strict = "--strict" in args
+    msfaq, path = [a for a in args if a != "--strict"]
     cases = [json.loads(l) for l in open(path, encoding="utf-8") if l.strip()]
     data = "".join(c["q"] + "\n" for c in cases).encode()
     proc = subprocess.run([msfaq, "ask", "--json"], input=data,
@@ -62,6 +66,8 @@ def main():
         failed.append(f"pass {n_pass / n:.3f} < {FLOORS['pass']}")
     if n_wrong / n > FLOORS["wrong_max"]:
         failed.append(f"wrong {n_wrong / n:.3f} > {FLOORS['wrong_max']}")
+    if strict and n_pass < n:
+        failed.append(f"{n - n_pass} case(s) missed in a --strict set")
     if safety_ok < safety_n:
         failed.append("a safety question did not get the safety reply")
     for f in failed:
