@@ -112,6 +112,29 @@ static pcre2_code *compile(loader *ld, const char *regex, const char *where,
     return code;
 }
 
+/* A clause of a regex's needs: its literals numbered in the KB's index,
+ * appended to re->need as the count and the ids. */
+struct need_ctx {
+    msfaq_kb *kb;
+    msfaqp_regex *re;
+};
+
+static int add_need(void *ud, int clause, const char *const *lits, int n)
+{
+    (void)clause;
+    struct need_ctx *c = ud;
+    msfaqp_regex *re = c->re;
+    int *v = realloc(re->need, (size_t)(re->n_need + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    re->need = v;
+    int id = msfaqp_lits_clause(&c->kb->lits, lits, n);
+    if (id < 0)
+        return -1;
+    v[re->n_need++] = id;
+    return 0;
+}
+
 int msfaqp_load_regex(loader *ld, const char *src, const char *where,
                       msfaqp_regex *re, int *alias)
 {
@@ -121,8 +144,9 @@ int msfaqp_load_regex(loader *ld, const char *src, const char *where,
     int rc = expand(ld, src, where, &x);
     if (!rc && !(re->code = compile(ld, x.p, where, src)))
         rc = MSFAQ_EREGEX;
-    if (!rc)
-        re->needle = msfaqp_required_literal(x.p);
+    struct need_ctx nc = {ld->kb, re};
+    if (!rc && msfaqp_need_of(x.p, add_need, &nc))
+        rc = MSFAQ_ENOMEM;
     free(x.p);
     return rc;
 }

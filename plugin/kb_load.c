@@ -355,7 +355,7 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
     ld.raw = NULL;
     qsort(kb->rewrites, (size_t)kb->n_rewrites, sizeof *kb->rewrites,
           cmp_rewrite);
-    if (build_vocab(kb, &ld.term_words))
+    if (build_vocab(kb, &ld.term_words) || msfaqp_lits_build(&kb->lits))
         goto nomem;
     msfaqp_wordset_free(&ld.term_words);
 
@@ -391,13 +391,14 @@ void msfaq_kb_close(msfaq_kb *kb)
         free(kb->concepts[i].source);
         for (int k = 0; k < kb->concepts[i].n_regexes; k++) {
             pcre2_code_free(kb->concepts[i].regexes[k].code);
-            free(kb->concepts[i].regexes[k].needle);
+            free(kb->concepts[i].regexes[k].need);
         }
         free(kb->concepts[i].regexes);
         free(kb->concepts[i].aliases);
     }
     free(kb->concepts);
     msfaqp_strmap_free(&kb->concept_ids);
+    msfaqp_lits_free(&kb->lits);
     msfaqp_terms_free(kb);
     for (int i = 0; i < kb->n_intents; i++) {
         msfaqp_intent *in = &kb->intents[i];
@@ -409,7 +410,7 @@ void msfaq_kb_close(msfaq_kb *kb)
         free(in->none);
         for (int p = 0; p < in->n_patterns; p++) {
             free(in->patterns[p].source);
-            free(in->patterns[p].re.needle);
+            free(in->patterns[p].re.need);
             pcre2_code_free(in->patterns[p].re.code);
         }
         free(in->patterns);

@@ -29,10 +29,12 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
     v->md = md;
     v->hit = calloc((size_t)kb->n_concepts + 1, 1);
     v->cover = calloc((size_t)t->n_words + 1, 1);
-    if (!v->hit || !v->cover) {
+    v->met = calloc((size_t)kb->lits.n_clauses / 8 + 1, 1);
+    if (!v->hit || !v->cover || !v->met) {
         msfaqp_view_free(v);
         return MSFAQ_ENOMEM;
     }
+    msfaqp_lits_scan(&kb->lits, t->norm, t->len, v->met);
     msfaqp_terms_scan(kb, t, v->hit, v->cover);
     for (int c = 0; c < kb->n_concepts; c++)
         if (!v->hit[c] &&
@@ -45,7 +47,8 @@ void msfaqp_view_free(msfaqp_view *v)
 {
     free(v->hit);
     free(v->cover);
-    v->hit = v->cover = NULL;
+    free(v->met);
+    v->hit = v->cover = v->met = NULL;
 }
 
 /* A match of a concept with a role covers the words it spans, so that
@@ -70,6 +73,8 @@ bool msfaqp_present(msfaqp_view *v, int c)
     for (int k = 0; k < cp->n_aliases && !found; k++)
         found = msfaqp_present(v, cp->aliases[k]);
     for (int k = 0; k < cp->n_regexes && !found; k++) {
+        if (!msfaqp_need_met(&cp->regexes[k], v->met))
+            continue;
         int rc = msfaqp_regex_run(v->kb, &cp->regexes[k], v->t->norm,
                                   v->t->len, v->md);
         if (rc >= 0) {
@@ -94,6 +99,8 @@ void msfaqp_sweep(msfaqp_view *v, int c)
     int role = cp->role == MSFAQP_ROLE_SMALLTALK ? MSFAQP_COVER_SPAN
                                                   : cp->role;
     for (int k = 0; k < cp->n_regexes; k++) {
+        if (!msfaqp_need_met(&cp->regexes[k], v->met))
+            continue;
         size_t at = 0;
         /* each match starts past the last: at most one per word */
         for (int n = 0; n <= v->t->n_words && at <= v->t->len; n++) {
@@ -144,6 +151,8 @@ double msfaqp_score_intent(msfaqp_view *v, const msfaqp_intent *in,
         bool hit;
         if (P->alias >= 0) {
             hit = msfaqp_present(v, P->alias);
+        } else if (!msfaqp_need_met(&P->re, v->met)) {
+            hit = false;
         } else {
             int rc = msfaqp_regex_run(v->kb, &P->re, v->t->norm, v->t->len,
                                       v->md);

@@ -42,6 +42,19 @@
 #define MSFAQP_MAX_TOP 5           /* intents listed in explain/suggest */
 #define MSFAQP_MAX_REGEX 65536     /* bytes of a regex after {expansion} */
 
+/* An open-addressing map from strings to ints (strmap.c). */
+typedef struct msfaqp_strmap {
+    char **keys;
+    int *values;
+    size_t cap;          /* power of two */
+    size_t count;
+} msfaqp_strmap;
+MSFAQP_HIDDEN int msfaqp_strmap_get(const msfaqp_strmap *m, const char *w,
+                                    size_t n);              /* -1: absent */
+MSFAQP_HIDDEN int msfaqp_strmap_put(msfaqp_strmap *m, const char *w,
+                                    size_t n, int value);   /* -1: ENOMEM */
+MSFAQP_HIDDEN void msfaqp_strmap_free(msfaqp_strmap *m);
+
 /* A compiled regex with its literal prefilter.  JIT compilation is
  * tiered: JIT-compiling costs as much as hundreds of interpreted runs, so a
  * regex is interpreted for its first MSFAQP_JIT_AFTER runs (a one-question
@@ -53,10 +66,38 @@
 #define MSFAQP_INTERPRET_MAX 256   /* longer texts always use the JIT */
 typedef struct msfaqp_regex {
     pcre2_code *code;
-    char *needle;        /* text every match holds, or NULL */
+    int *need;           /* what every match holds (prefilter.c): ids of
+                            clauses of kb->lits, all of which must hold */
+    int n_need;
     atomic_int jit;
     atomic_int runs;     /* interpreted runs so far, while jit is 0 */
 } msfaqp_regex;
+
+/* The literals the KB's regexes need, numbered, and an Aho-Corasick
+ * automaton that finds them all in one pass over a question (literals.c). */
+typedef struct msfaqp_lits {
+    msfaqp_strmap ids;   /* literal -> id (while the KB loads) */
+    char **strs;         /* by id */
+    int n, cap;
+    msfaqp_strmap clause_ids;    /* a clause's sorted literal ids, as text
+                                    -> its id (while the KB loads): a
+                                    clause many regexes share is one */
+    int n_clauses;
+    int *lit_clauses;    /* the clauses each literal meets: those of
+                            literal i are lit_clauses[lit_at[i]..
+                            lit_at[i + 1]) */
+    int *lit_at;
+    int *pairs;          /* (literal, clause) pairs, while the KB loads */
+    int n_pairs, cap_pairs;
+    int32_t root[38];    /* the root's child per symbol, or -1 */
+    int32_t *edge_at;    /* state s's edges: [edge_at[s], edge_at[s+1]) */
+    unsigned char *edge_sym;     /* an edge's symbol (sorted per state) */
+    int32_t *edge_to;    /* an edge's state */
+    int32_t *fail;       /* per state: the longest proper suffix state */
+    int32_t *out;        /* per state: the literal ending there, or -1 */
+    int32_t *link;       /* per state: the next suffix state with an out */
+    int n_states;
+} msfaqp_lits;
 
 /* What a concept tells the stages besides its presence (concepts.json
  * "role"):
@@ -108,18 +149,6 @@ typedef struct msfaqp_term {
     int next;            /* next term under the same index key, or -1 */
 } msfaqp_term;
 
-/* An open-addressing map from strings to ints (strmap.c). */
-typedef struct msfaqp_strmap {
-    char **keys;
-    int *values;
-    size_t cap;          /* power of two */
-    size_t count;
-} msfaqp_strmap;
-MSFAQP_HIDDEN int msfaqp_strmap_get(const msfaqp_strmap *m, const char *w,
-                                    size_t n);              /* -1: absent */
-MSFAQP_HIDDEN int msfaqp_strmap_put(msfaqp_strmap *m, const char *w,
-                                    size_t n, int value);   /* -1: ENOMEM */
-MSFAQP_HIDDEN void msfaqp_strmap_free(msfaqp_strmap *m);
 
 /* A weighted regex over the normalised question, owned by an intent. */
 typedef struct msfaqp_pattern {
@@ -212,6 +241,7 @@ struct msfaq_kb {
                                     first term filed under it */
     msfaqp_wordset term_stems;   /* every stem of every term word */
     msfaqp_strmap concept_ids;   /* concept name -> index */
+    msfaqp_lits lits;            /* what the regexes need (literals.c) */
     msfaqp_intent *intents;
     int n_intents;
     msfaqp_response *responses;
@@ -347,13 +377,35 @@ MSFAQP_HIDDEN void msfaqp_terms_free(msfaq_kb *kb);
 MSFAQP_HIDDEN long msfaqp_json_path_offset(const char *text,
                                            const char *path);
 
-/* ---- prefilter.c: a literal that every match of the regex contains
- * (new string), or NULL when there is no such guarantee */
-MSFAQP_HIDDEN char *msfaqp_required_literal(const char *regex);
+/* ---- prefilter.c: what every match of a regex contains.  Calls add once
+ * per clause (numbered from 0) with its literals, one of which a text must
+ * hold for the regex to match; stops at the first add that fails.  Returns
+ * 0, -1 when out of memory, or what add returned. */
+typedef int (*msfaqp_need_fn)(void *ud, int clause, const char *const *lits,
+                              int n);
+MSFAQP_HIDDEN int msfaqp_need_of(const char *regex, msfaqp_need_fn add,
+                                 void *ud);
+
+/* ---- literals.c */
+MSFAQP_HIDDEN int msfaqp_lits_intern(msfaqp_lits *l, const char *s,
+                                     size_t n);     /* id, or -1: ENOMEM */
+/* The id of the clause "one of these literals" (ids, n of them), or -1:
+ * ENOMEM. */
+MSFAQP_HIDDEN int msfaqp_lits_clause(msfaqp_lits *l, const char *const *lits,
+                                     int n);
+MSFAQP_HIDDEN int msfaqp_lits_build(msfaqp_lits *l);
+/* Sets bit c of met (n_clauses bits, zeroed by the caller) for every
+ * clause that s meets: it holds one of the clause's literals. */
+MSFAQP_HIDDEN void msfaqp_lits_scan(const msfaqp_lits *l, const char *s,
+                                    size_t len, unsigned char *met);
+/* Are r's needs met by the clauses met?  (true when it has none) */
+MSFAQP_HIDDEN bool msfaqp_need_met(const msfaqp_regex *r,
+                                   const unsigned char *met);
+MSFAQP_HIDDEN void msfaqp_lits_free(msfaqp_lits *l);
 
 /* ---- regex.c */
-/* Matches r against s: PCRE2_ERROR_NOMATCH at once when r's needle is
- * not in s; else JIT-compiles r on first use and runs it.  Thread-safe. */
+/* Matches r against s, JIT-compiling r once it is busy.  Thread-safe.
+ * (The prefilter is the caller's: see msfaqp_need_met.) */
 MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
                                    const char *s, size_t len,
                                    pcre2_match_data *md);
@@ -374,6 +426,8 @@ typedef struct msfaqp_view {
     const msfaqp_text *t;
     unsigned char *hit;       /* per concept: MSFAQP_ABSENT, _PRESENT or
                                  _UNKNOWN (patterns not run yet) */
+    unsigned char *met;       /* per clause of kb->lits, one bit: the text
+                                 holds one of its literals */
     unsigned char *cover;     /* per word: the roles of the concepts whose
                                  terms (or, for a concept with a role, whose
                                  patterns) span it */

@@ -16,8 +16,6 @@ int msfaqp_regex_run_from(const msfaq_kb *kb, const msfaqp_regex *r,
                           const char *s, size_t len, size_t start,
                           pcre2_match_data *md)
 {
-    if (r->needle && !strstr(s, r->needle))
-        return PCRE2_ERROR_NOMATCH;
     int jit = atomic_load_explicit(&r->jit, memory_order_acquire);
     msfaqp_regex *w = (msfaqp_regex *)r;
     /* short texts are interpreted until the regex proves busy; long ones
