@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone on Debian 12 as root:
 #   installs what is missing (Debian packages, PyPI packages into a cached
-#   virtual environment), then builds and runs ctest three times:
-#     build/        the normal build
-#     build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer
-#     build-tsan/   ThreadSanitizer, for the tests labelled "threads"
-#     build-fuzz/   clang + libFuzzer + ASan/UBSan: each fuzz harness for a
-#                   short fixed time, and every saved regression input
+#   virtual environment), then builds and runs ctest in:
+#     build/         the normal build (RelWithDebInfo)
+#     build-release/ Release (-O3), as distributions build it
+#     build-asan/    AddressSanitizer + UndefinedBehaviorSanitizer
+#     build-tsan/    ThreadSanitizer, for the tests labelled "threads"
+#     build-fuzz/    clang + libFuzzer + ASan/UBSan: each fuzz harness for a
+#                    short fixed time, and every saved regression input
+#   and builds (without running) the other build types with GCC and clang,
+#   so that every build type stays warning-clean.  Our own builds turn
+#   warnings into errors (MSFAQ_WERROR); a user's build never does.
 # Usage: scripts/test.sh [--quick]   (--quick: the normal build only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +53,7 @@ run() {  # run DIR CMAKE_ARGS... -- CTEST_ARGS...
   targs=("$@")
   echo "== $dir: configure and build"
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    "${cargs[@]}" >/dev/null
+    -DMSFAQ_WERROR=ON "${cargs[@]}" >/dev/null
   cmake --build "$dir" -j "$jobs"
   echo "== $dir: ctest"
   (cd "$dir" && ctest --output-on-failure -j "$jobs" "${targs[@]}")
@@ -57,6 +61,7 @@ run() {  # run DIR CMAKE_ARGS... -- CTEST_ARGS...
 
 run build
 if [ $quick -eq 0 ]; then
+  run build-release -DCMAKE_BUILD_TYPE=Release
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run build-asan -DMSFAQ_SANITIZE=address,undefined -- -LE no-asan
@@ -66,5 +71,17 @@ if [ $quick -eq 0 ]; then
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run build-fuzz -DCMAKE_C_COMPILER=clang -DMSFAQ_FUZZ=ON \
       -DMSFAQ_SANITIZE=address,undefined -- -L fuzz
+  # every other build type, with both compilers: built, warning-clean
+  for cc in gcc clang; do
+    for type in Debug RelWithDebInfo Release MinSizeRel; do
+      dir=build-types/$cc-$type
+      case $cc-$type in gcc-RelWithDebInfo|gcc-Release) continue ;; esac
+      echo "== $dir: configure and build"
+      cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=$cc \
+        -DCMAKE_BUILD_TYPE=$type -DMSFAQ_WERROR=ON >/dev/null
+      cmake --build "$dir" -j "$jobs" >"$dir.log" 2>&1 ||
+        { tail -n 60 "$dir.log"; exit 1; }
+    done
+  done
 fi
 echo "== all test runs passed"

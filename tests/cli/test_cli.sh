@@ -70,6 +70,7 @@ run explain "immunotheraphy sideefects?"
 check "explain for a person" $?
 run explain "should I stop my interferon?"
 [ $rc -eq 0 ] && grep -q '^1 safety: *FIRED, rule safety_decision' "$tmp/out" &&
+  grep -q 'lexicons: .*decision' "$tmp/out" &&
   grep -q '^decided by: *safety screen' "$tmp/out"
 check "explain shows the safety screen" $?
 run explain "who wrote this song"

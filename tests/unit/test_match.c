@@ -231,6 +231,84 @@ static void test_explain(void **state)
     msfaq_result_free(r);
 }
 
+/* The screen reads a report, not a fact question or a machine: a symptom
+ * of the asker's with an ask or a sudden onset, a function lost in any
+ * word order, a treatment and an interacting item anywhere in a personal
+ * message; explain names the lexicons that fired. */
+static void test_screen_reads_reports(void **state)
+{
+    (void)state;
+    expect("woke up and my leg wont move at all, happened overnight",
+           MSFAQ_KIND_SAFETY, "emergency_loss");
+    expect("vision a bit blurry in one eye for days, should i worry",
+           MSFAQ_KIND_SAFETY, "safety_symptom_ask");
+    /* told as a long-standing loss, beside another question: context */
+    expect("my husband can't read screens well anymore, how does car t "
+           "differ from antibody drugs?", MSFAQ_KIND_ANSWER,
+           "car_t_vs_antibody");
+    expect("had a glass of wine and then took my ms pill, am i ok",
+           MSFAQ_KIND_SAFETY, NULL);
+    expect("ok to skip my infusion next week?", MSFAQ_KIND_SAFETY,
+           "safety_decision");
+    expect("i think i should stop my dmt", MSFAQ_KIND_SAFETY,
+           "safety_decision");
+    expect("ive started giving my things away to friends",
+           MSFAQ_KIND_SAFETY, "emergency_self_harm");
+    /* a question of fact, a machine, a compound: no referral */
+    expect("can ms cause sudden vision loss?", MSFAQ_KIND_ANSWER, NULL);
+    expect("my car's steering went really stiff out of nowhere",
+           MSFAQ_KIND_FALLBACK, NULL);
+    expect("how do i stop my injection moulding machine leaving marks",
+           MSFAQ_KIND_FALLBACK, NULL);
+    expect("my dad keeps falling for phone scams", MSFAQ_KIND_FALLBACK,
+           NULL);
+    msfaq_result *r = ask(kb, "my husband collapsed and can't move his arm",
+                          MSFAQ_ASK_EXPLAIN);
+    json_t *x = json_loads(msfaq_result_explain(r), 0, NULL);
+    json_t *screen = json_object_get(x, "screen");
+    assert_true(json_is_true(json_object_get(screen, "fired")));
+    assert_string_equal(json_string_value(json_object_get(screen, "rule")),
+                        "emergency_fall");
+    int lexicons = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(screen, "lexicons"), i, c)
+        lexicons += !strcmp(json_string_value(c), "fall") ||
+                    !strcmp(json_string_value(c), "lost_function");
+    assert_int_equal(lexicons, 2);
+    json_decref(x);
+    msfaq_result_free(r);
+}
+
+/* The gate knows every word a concept's patterns cover, even when a term
+ * found the concept first; a small-talk phrase spanning an anchor does
+ * not hide it. */
+static void test_gate_sees_every_word(void **state)
+{
+    (void)state;
+    expect("which sources did the author cite", MSFAQ_KIND_ANSWER,
+           "sources");
+    expect("can u explain ms to someone who's never heard of it",
+           MSFAQ_KIND_ANSWER, "ms_what");
+    expect("are you a neurologist", MSFAQ_KIND_SMALLTALK, "identity");
+    expect("can you help me find the bug in the source code of my app",
+           MSFAQ_KIND_FALLBACK, NULL);
+}
+
+/* Words: a first sound spelt by ear is corrected; a fact the article does
+ * not give (the antigen a trial targets) is said to be missing. */
+static void test_words_and_specifics(void **state)
+{
+    (void)state;
+    expect("fysiotherapy for ms good or not?", MSFAQ_KIND_ANSWER,
+           "physical_therapy");
+    expect("what antigen do the CAR T cells target in the trials?",
+           MSFAQ_KIND_FALLBACK, "unsaid_target");
+    expect("what does car t target", MSFAQ_KIND_ANSWER, "car_t_what");
+    expect("rewiring your own blood cells to fight MS - is that a thing?",
+           MSFAQ_KIND_ANSWER, "car_t_what");
+}
+
 static void test_input_limits(void **state)
 {
     (void)state;
@@ -290,6 +368,9 @@ int main(void)
         cmocka_unit_test(test_fallback_suggests_topics),
         cmocka_unit_test(test_tie_asks_back),
         cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_screen_reads_reports),
+        cmocka_unit_test(test_gate_sees_every_word),
+        cmocka_unit_test(test_words_and_specifics),
         cmocka_unit_test(test_input_limits),
         cmocka_unit_test(test_pathological_input_stays_bounded),
     };
