@@ -355,7 +355,8 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
     ld.raw = NULL;
     qsort(kb->rewrites, (size_t)kb->n_rewrites, sizeof *kb->rewrites,
           cmp_rewrite);
-    if (build_vocab(kb, &ld.term_words) || msfaqp_lits_build(&kb->lits))
+    if (build_vocab(kb, &ld.term_words) || msfaqp_lits_build(&kb->lits) ||
+        msfaqp_index_build(kb))
         goto nomem;
     msfaqp_wordset_free(&ld.term_words);
 
@@ -399,6 +400,7 @@ void msfaq_kb_close(msfaq_kb *kb)
     free(kb->concepts);
     msfaqp_strmap_free(&kb->concept_ids);
     msfaqp_lits_free(&kb->lits);
+    msfaqp_index_free(&kb->index);
     msfaqp_terms_free(kb);
     for (int i = 0; i < kb->n_intents; i++) {
         msfaqp_intent *in = &kb->intents[i];
@@ -445,6 +447,7 @@ void msfaq_kb_close(msfaq_kb *kb)
     msfaqp_wordset_free(&kb->targets);
     free(kb->by_first);
     free(kb->first_masks);
+    free(kb->first_lens);
     msfaqp_stems_free(kb);
     free(kb->disclaimer);
     free(kb->fallback_text);

@@ -267,7 +267,7 @@ nomem:
 }
 
 void msfaqp_lits_scan(const msfaqp_lits *l, const char *s, size_t len,
-                      unsigned char *met)
+                      unsigned char *met, int *list, int *n_list)
 {
     if (!l->n_states)
         return;
@@ -286,7 +286,10 @@ void msfaqp_lits_scan(const msfaqp_lits *l, const char *s, size_t len,
             int id = l->out[t];
             for (int k = l->lit_at[id]; k < l->lit_at[id + 1]; k++) {
                 int c = l->lit_clauses[k];
-                met[c >> 3] |= (unsigned char)(1u << (c & 7));
+                unsigned char bit = (unsigned char)(1u << (c & 7));
+                if (list && !(met[c >> 3] & bit))
+                    list[(*n_list)++] = c;
+                met[c >> 3] |= bit;
             }
         }
     }

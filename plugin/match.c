@@ -20,9 +20,44 @@ double msfaqp_confidence(double score)
     return score <= 0 ? 0.0 : 1.0 - pow(2.0, -score);
 }
 
+/* Intent i has evidence to weigh: a bit of the view's candidate set. */
+static void candidate(unsigned char *cand, int i)
+{
+    cand[i >> 3] |= (unsigned char)(1u << (i & 7));
+}
+
+/* Concept c may be present: it is looked at when a stage asks (its
+ * patterns are settled lazily), and so are the concepts that alias it and
+ * the intents that mention it. */
+static void possible(msfaqp_view *v, unsigned char *cand, int c)
+{
+    const msfaqp_index *x = &v->kb->index;
+    if (v->hit[c] == MSFAQP_ABSENT)
+        v->hit[c] = MSFAQP_UNKNOWN;
+    else if (v->hit[c] & 0x80)
+        return;                         /* listed already */
+    v->hit[c] |= 0x80;
+    v->possible[v->n_possible++] = c;
+    for (int k = x->concept_at[c]; k < x->concept_at[c + 1]; k++)
+        candidate(cand, x->concept_intent[k]);
+    for (int k = x->alias_at[c]; k < x->alias_at[c + 1]; k++)
+        possible(v, cand, x->alias_of[k]);
+}
+
+/* Regex r may match: all its clauses are met. */
+static void live(msfaqp_view *v, unsigned char *cand, int r)
+{
+    const msfaqp_index *x = &v->kb->index;
+    if (x->regex_concept[r] >= 0)
+        possible(v, cand, x->regex_concept[r]);
+    else
+        candidate(cand, x->regex_intent[r]);
+}
+
 int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
                      const msfaqp_text *t, pcre2_match_data *md)
 {
+    const msfaqp_index *x = &kb->index;
     memset(v, 0, sizeof *v);
     v->kb = kb;
     v->t = t;
@@ -30,16 +65,49 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
     v->hit = calloc((size_t)kb->n_concepts + 1, 1);
     v->cover = calloc((size_t)t->n_words + 1, 1);
     v->met = calloc((size_t)kb->lits.n_clauses / 8 + 1, 1);
-    if (!v->hit || !v->cover || !v->met) {
+    v->re_met = calloc((size_t)x->n_regexes + 1, 1);
+    v->possible = malloc(((size_t)kb->n_concepts + 1) * sizeof *v->possible);
+    v->cands = malloc(((size_t)kb->n_intents + 1) * sizeof *v->cands);
+    unsigned char *cand = calloc((size_t)kb->n_intents / 8 + 1, 1);
+    int *found = malloc(((size_t)kb->n_concepts + 1) * sizeof *found);
+    int *clauses = malloc(((size_t)kb->lits.n_clauses + 1) *
+                          sizeof *clauses);
+    if (!v->hit || !v->cover || !v->met || !v->re_met || !v->possible ||
+        !v->cands || !cand || !found || !clauses) {
+        free(cand);
+        free(found);
+        free(clauses);
         msfaqp_view_free(v);
         return MSFAQ_ENOMEM;
     }
-    msfaqp_lits_scan(&kb->lits, t->norm, t->len, v->met);
-    msfaqp_terms_scan(kb, t, v->hit, v->cover);
-    for (int c = 0; c < kb->n_concepts; c++)
-        if (!v->hit[c] &&
-            (kb->concepts[c].n_regexes || kb->concepts[c].n_aliases))
-            v->hit[c] = MSFAQP_UNKNOWN;
+    int n_found = 0, n_clauses = 0;
+    msfaqp_terms_scan(kb, t, v->hit, v->cover, found, &n_found);
+    msfaqp_lits_scan(&kb->lits, t->norm, t->len, v->met, clauses,
+                     &n_clauses);
+    /* what the text holds makes the rest possible: concepts found by a
+     * term, and the regexes whose every clause is met */
+    for (int k = 0; k < n_found; k++)
+        possible(v, cand, found[k]);
+    free(found);
+    for (int k = 0; k < x->n_free; k++)
+        live(v, cand, x->free_regex[k]);
+    for (int j = 0; j < n_clauses; j++) {
+        int clause = clauses[j];
+        for (int k = x->clause_at[clause]; k < x->clause_at[clause + 1];
+             k++) {
+            int r = x->clause_regex[k];
+            if (++v->re_met[r] == x->regex[r]->n_need)
+                live(v, cand, r);
+        }
+    }
+    free(clauses);
+    /* in file order: ties go to the intent written first */
+    for (int b = 0; b <= kb->n_intents / 8; b++)
+        for (unsigned bits = cand[b]; bits; bits &= bits - 1)
+            v->cands[v->n_cands++] = b * 8 + __builtin_ctz(bits);
+    free(cand);
+    for (int k = 0; k < v->n_possible; k++)
+        v->hit[v->possible[k]] &= 0x7f;
     return 0;
 }
 
@@ -48,7 +116,17 @@ void msfaqp_view_free(msfaqp_view *v)
     free(v->hit);
     free(v->cover);
     free(v->met);
-    v->hit = v->cover = v->met = NULL;
+    free(v->re_met);
+    free(v->possible);
+    free(v->cands);
+    v->hit = v->cover = v->met = v->re_met = NULL;
+    v->possible = v->cands = NULL;
+}
+
+/* May regex r run on v's text: are all its clauses met? */
+static bool may_run(const msfaqp_view *v, const msfaqp_regex *r)
+{
+    return v->re_met[r->id] == r->n_need;
 }
 
 /* A match of a concept with a role covers the words it spans, so that
@@ -73,7 +151,7 @@ bool msfaqp_present(msfaqp_view *v, int c)
     for (int k = 0; k < cp->n_aliases && !found; k++)
         found = msfaqp_present(v, cp->aliases[k]);
     for (int k = 0; k < cp->n_regexes && !found; k++) {
-        if (!msfaqp_need_met(&cp->regexes[k], v->met))
+        if (!may_run(v, &cp->regexes[k]))
             continue;
         int rc = msfaqp_regex_run(v->kb, &cp->regexes[k], v->t->norm,
                                   v->t->len, v->md);
@@ -99,7 +177,7 @@ void msfaqp_sweep(msfaqp_view *v, int c)
     int role = cp->role == MSFAQP_ROLE_SMALLTALK ? MSFAQP_COVER_SPAN
                                                   : cp->role;
     for (int k = 0; k < cp->n_regexes; k++) {
-        if (!msfaqp_need_met(&cp->regexes[k], v->met))
+        if (!may_run(v, &cp->regexes[k]))
             continue;
         size_t at = 0;
         /* each match starts past the last: at most one per word */
@@ -151,7 +229,7 @@ double msfaqp_score_intent(msfaqp_view *v, const msfaqp_intent *in,
         bool hit;
         if (P->alias >= 0) {
             hit = msfaqp_present(v, P->alias);
-        } else if (!msfaqp_need_met(&P->re, v->met)) {
+        } else if (!may_run(v, &P->re)) {
             hit = false;
         } else {
             int rc = msfaqp_regex_run(v->kb, &P->re, v->t->norm, v->t->len,

@@ -38,7 +38,7 @@
 #define MSFAQP_CHAT_UNKNOWN 1      /* unknown words small talk allows */
 #define MSFAQP_MATCH_LIMIT 100000  /* PCRE2 match limit per pattern run */
 #define MSFAQP_DEPTH_LIMIT 1000    /* PCRE2 depth (backtracking) limit */
-#define MSFAQP_MAX_CONCEPTS 1024
+#define MSFAQP_MAX_CONCEPTS 65536     /* a KB is bounded, not small */
 #define MSFAQP_MAX_TOP 5           /* intents listed in explain/suggest */
 #define MSFAQP_MAX_REGEX 65536     /* bytes of a regex after {expansion} */
 
@@ -69,6 +69,7 @@ typedef struct msfaqp_regex {
     int *need;           /* what every match holds (prefilter.c): ids of
                             clauses of kb->lits, all of which must hold */
     int n_need;
+    int id;              /* its number in kb->index */
     atomic_int jit;
     atomic_int runs;     /* interpreted runs so far, while jit is 0 */
 } msfaqp_regex;
@@ -139,12 +140,13 @@ typedef struct msfaqp_concept {
 } msfaqp_concept;
 
 /* One literal term ("car t cell", "side effect"), indexed by the stem of
- * its first word: it matches any words with the same stems ("side
+ * its longest word: it matches any words with the same stems ("side
  * effects"). */
 typedef struct msfaqp_term {
     char *text;          /* normalised words, as written */
     char *stems;         /* their stems, single spaces */
     int n_words;
+    int key_at;          /* the word it is filed under (its longest) */
     int concept;
     int next;            /* next term under the same index key, or -1 */
 } msfaqp_term;
@@ -188,6 +190,8 @@ typedef struct msfaqp_intent {
     const struct msfaqp_response *resp;   /* resolved by kb_load.c */
     int *covers;         /* kinds of fact this answer gives (kb->asks) */
     int n_covers;
+    int pattern_at;      /* its first pattern among all intents' patterns
+                            (msfaqp_route.pattern_hit) */
 } msfaqp_intent;
 
 /* A kind of fact a question can ask for (how much, how often, at what
@@ -231,17 +235,34 @@ typedef struct msfaqp_wordset {
     size_t n_words;
 } msfaqp_wordset;
 
+/* Who depends on what (kb_index.c): every regex numbered with its owner;
+ * per clause of kb->lits the regexes that need it; per concept the intents
+ * that mention it and the concepts that are its aliases.  Key k's values
+ * are xxx[xxx_at[k]..xxx_at[k + 1]). */
+typedef struct msfaqp_index {
+    int n_regexes;
+    msfaqp_regex **regex;
+    int *regex_concept;  /* the concept a regex belongs to, or -1 */
+    int *regex_intent;   /* the intent a pattern belongs to, or -1 */
+    int *free_regex;     /* regexes that need no literal: always live */
+    int n_free;
+    int *clause_at, *clause_regex;
+    int *concept_at, *concept_intent;
+    int *alias_at, *alias_of;
+} msfaqp_index;
+
 struct msfaq_kb {
     char *source;        /* "embedded" or the directory */
     msfaqp_concept *concepts;
     int n_concepts;
     msfaqp_term *terms;
     int n_terms;
-    msfaqp_strmap by_stem;       /* stem of a term's first word -> the
+    msfaqp_strmap by_stem;       /* stem of a term's key word -> the
                                     first term filed under it */
     msfaqp_wordset term_stems;   /* every stem of every term word */
     msfaqp_strmap concept_ids;   /* concept name -> index */
     msfaqp_lits lits;            /* what the regexes need (literals.c) */
+    msfaqp_index index;          /* who depends on what (kb_index.c) */
     msfaqp_intent *intents;
     int n_intents;
     msfaqp_response *responses;
@@ -257,8 +278,10 @@ struct msfaq_kb {
     int n_asks;
     msfaqp_wordset vocab;        /* every word the KB knows */
     msfaqp_wordset targets;      /* words a typo may be corrected to */
-    const char **by_first;       /* targets grouped by first letter: */
+    const char **by_first;       /* targets by first letter, then by
+                                    length: */
     uint32_t *first_masks;       /* ...with the set of letters of each */
+    unsigned char *first_lens;   /* ...and its length (255: longer) */
     size_t first_at[257];        /* by_first[first_at[c]..first_at[c+1]) */
     msfaqp_stemmer stemmers[MSFAQP_STEMMERS];
     msfaqp_strmap stem_of;       /* every word the KB knows -> its stem */
@@ -364,12 +387,15 @@ MSFAQP_HIDDEN int msfaqp_damerau(const char *a, size_t la, const char *b,
 /* ---- terms.c: literal terms found by stem lookup, not by regex scan */
 MSFAQP_HIDDEN int msfaqp_terms_add(msfaq_kb *kb, const char *text,
                                    int concept);
-/* Marks the concepts whose terms t holds (concept_hit[c] = 1), and ORs
- * each concept's role into cover[] for the words its term spans. */
+/* Marks the concepts whose terms t holds (concept_hit[c] =
+ * MSFAQP_PRESENT; each newly found one is appended to found[], which has
+ * room for every concept), and ORs each concept's role into cover[] for
+ * the words its term spans. */
 MSFAQP_HIDDEN void msfaqp_terms_scan(const msfaq_kb *kb,
                                      const msfaqp_text *t,
                                      unsigned char *concept_hit,
-                                     unsigned char *cover);
+                                     unsigned char *cover, int *found,
+                                     int *n_found);
 MSFAQP_HIDDEN void msfaqp_terms_free(msfaq_kb *kb);
 
 /* ---- json_pos.c: byte offset of the value at a JSON path ("a.b[2]") in
@@ -386,6 +412,10 @@ typedef int (*msfaqp_need_fn)(void *ud, int clause, const char *const *lits,
 MSFAQP_HIDDEN int msfaqp_need_of(const char *regex, msfaqp_need_fn add,
                                  void *ud);
 
+/* ---- kb_index.c */
+MSFAQP_HIDDEN int msfaqp_index_build(msfaq_kb *kb);
+MSFAQP_HIDDEN void msfaqp_index_free(msfaqp_index *x);
+
 /* ---- literals.c */
 MSFAQP_HIDDEN int msfaqp_lits_intern(msfaqp_lits *l, const char *s,
                                      size_t n);     /* id, or -1: ENOMEM */
@@ -395,9 +425,11 @@ MSFAQP_HIDDEN int msfaqp_lits_clause(msfaqp_lits *l, const char *const *lits,
                                      int n);
 MSFAQP_HIDDEN int msfaqp_lits_build(msfaqp_lits *l);
 /* Sets bit c of met (n_clauses bits, zeroed by the caller) for every
- * clause that s meets: it holds one of the clause's literals. */
+ * clause that s meets: it holds one of the clause's literals.  With list,
+ * also appends each clause met to list[] (room for n_clauses). */
 MSFAQP_HIDDEN void msfaqp_lits_scan(const msfaqp_lits *l, const char *s,
-                                    size_t len, unsigned char *met);
+                                    size_t len, unsigned char *met,
+                                    int *list, int *n_list);
 /* Are r's needs met by the clauses met?  (true when it has none) */
 MSFAQP_HIDDEN bool msfaqp_need_met(const msfaqp_regex *r,
                                    const unsigned char *met);
@@ -428,6 +460,14 @@ typedef struct msfaqp_view {
                                  _UNKNOWN (patterns not run yet) */
     unsigned char *met;       /* per clause of kb->lits, one bit: the text
                                  holds one of its literals */
+    unsigned char *re_met;    /* per regex of kb->index: its clauses met so
+                                 far; it may run once all are */
+    int *cands;               /* intents some possible concept or live
+                                 pattern mentions, ascending: no other
+                                 intent has any evidence in this text */
+    int n_cands;
+    int *possible;            /* concepts that are not known absent */
+    int n_possible;
     unsigned char *cover;     /* per word: the roles of the concepts whose
                                  terms (or, for a concept with a role, whose
                                  patterns) span it */
@@ -486,6 +526,14 @@ typedef struct msfaqp_route {
     double *partial;      /* per intent: its evidence, candidate or not */
     unsigned char *pattern_hit;   /* every intent's patterns, in order */
     int n_patterns;
+    const int *scored;    /* the intents the last scoring looked at, in
+                             file order (a view's cands; NULL: all) */
+    int n_scored;
+    unsigned char *is_touched;    /* one bit per intent given a score or
+                                     evidence so far: only these entries
+                                     of score, partial, pattern_hit hold
+                                     anything */
+    int n_touched;
 
     int screen;           /* the safety rule that fired, or -1 */
     msfaqp_gate gate;     /* on the text that decided */

@@ -38,6 +38,12 @@ static bool competing(const msfaqp_intent *a, const msfaqp_intent *b)
            strcmp(a->resp->section, b->resp->section) != 0;
 }
 
+/* The i-th intent the last scoring looked at. */
+static int scored_at(const msfaqp_route *rt, int k)
+{
+    return rt->scored ? rt->scored[k] : k;
+}
+
 /* The choice among the safety rules (safety true) or among the other
  * intents: tier, then score, then file order; a near tie between answers
  * from different sections asks back. */
@@ -45,7 +51,8 @@ static void choose(const msfaq_kb *kb, msfaqp_route *rt, bool safety)
 {
     rt->best = rt->runner_up = -1;
     rt->clarify = false;
-    for (int i = 0; i < kb->n_intents; i++) {
+    for (int k = 0; k < rt->n_scored; k++) {
+        int i = scored_at(rt, k);
         const msfaqp_intent *in = &kb->intents[i];
         if ((in->kind == MSFAQ_KIND_SAFETY) != safety ||
             msfaqp_confidence(rt->score[i]) < kb->threshold)
@@ -58,7 +65,8 @@ static void choose(const msfaq_kb *kb, msfaqp_route *rt, bool safety)
     if (rt->best < 0)
         return;
     const msfaqp_intent *b = &kb->intents[rt->best];
-    for (int i = 0; i < kb->n_intents; i++) {
+    for (int k = 0; k < rt->n_scored; k++) {
+        int i = scored_at(rt, k);
         const msfaqp_intent *in = &kb->intents[i];
         if (i == rt->best || in->priority != b->priority ||
             msfaqp_confidence(rt->score[i]) < kb->threshold ||
@@ -72,28 +80,57 @@ static void choose(const msfaq_kb *kb, msfaqp_route *rt, bool safety)
         rt->clarify = true;
 }
 
+/* Intent i gets a score or evidence: its entries start clean.  Nothing
+ * else of score[], partial[] and pattern_hit[] is ever read, so a question
+ * pays for the intents it reaches, not for the size of the KB. */
+static void touch(const msfaq_kb *kb, msfaqp_route *rt, int i)
+{
+    unsigned char bit = (unsigned char)(1u << (i & 7));
+    if (rt->is_touched[i >> 3] & bit)
+        return;
+    rt->is_touched[i >> 3] |= bit;
+    rt->n_touched++;
+    rt->score[i] = -1;
+    rt->partial[i] = 0;
+    memset(rt->pattern_hit + kb->intents[i].pattern_at, 0,
+           (size_t)kb->intents[i].n_patterns);
+}
+
 /* Scores the intents of the safety screen (safety true) or the others on
- * v; an intent the gate keeps out is no candidate, though with full its
- * evidence is still weighed (explain, suggestions). */
+ * v: every intent for explain and lint (rt->full), else the view's
+ * candidates, the only intents with any evidence in its text.  An intent
+ * the gate keeps out is no candidate, though with full its evidence is
+ * still weighed (explain, suggestions). */
 static void score_all(const msfaq_kb *kb, msfaqp_route *rt, msfaqp_view *v,
                       bool safety, bool full)
 {
-    unsigned char *ph = rt->pattern_hit;
-    for (int i = 0; i < kb->n_intents; i++) {
+    /* what an earlier scoring of this kind left is stale */
+    for (int b = 0; b <= kb->n_intents / 8; b++)
+        for (unsigned bits = rt->is_touched[b]; bits; bits &= bits - 1) {
+            int i = b * 8 + __builtin_ctz(bits);
+            const msfaqp_intent *in = &kb->intents[i];
+            if ((in->kind == MSFAQ_KIND_SAFETY) != safety)
+                continue;
+            memset(rt->pattern_hit + in->pattern_at, 0,
+                   (size_t)in->n_patterns);
+            rt->partial[i] = 0;
+            rt->score[i] = -1;
+        }
+    rt->scored = rt->full ? NULL : v->cands;
+    rt->n_scored = rt->full ? kb->n_intents : v->n_cands;
+    for (int k = 0; k < rt->n_scored; k++) {
+        int i = scored_at(rt, k);
         const msfaqp_intent *in = &kb->intents[i];
-        unsigned char *mine = ph;
-        ph += in->n_patterns;
         if ((in->kind == MSFAQ_KIND_SAFETY) != safety)
             continue;
         bool allowed = safety ||
                        (in->kind == MSFAQ_KIND_SMALLTALK ? rt->gate.chat
                                                          : rt->gate.in);
-        memset(mine, 0, (size_t)in->n_patterns);
-        rt->partial[i] = 0;
-        rt->score[i] = -1;
+        touch(kb, rt, i);
         if (!allowed && !full)
             continue;
-        double s = msfaqp_score_intent(v, in, full, &rt->partial[i], mine);
+        double s = msfaqp_score_intent(v, in, full, &rt->partial[i],
+                                       rt->pattern_hit + in->pattern_at);
         rt->score[i] = allowed ? s : -1;
     }
 }
@@ -127,17 +164,18 @@ static void gate_count(const msfaqp_view *v, msfaqp_gate *g)
 
 static void gate_run(const msfaq_kb *kb, msfaqp_view *v, msfaqp_gate *g)
 {
-    for (int c = 0; c < kb->n_concepts; c++)
-        if (kb->concepts[c].role != MSFAQP_ROLE_CUE)
-            msfaqp_present(v, c);
+    /* only the concepts the text makes possible: the rest are absent */
+    for (int k = 0; k < v->n_possible; k++)
+        if (kb->concepts[v->possible[k]].role != MSFAQP_ROLE_CUE)
+            msfaqp_present(v, v->possible[k]);
     gate_count(v, g);
     /* words still unknown may be inside matches not looked for yet (a
      * concept found by a term never ran its patterns): when that could
      * change the finding, cover them all */
     if (!g->anchor && g->n_uncovered > 0) {
-        for (int c = 0; c < kb->n_concepts; c++)
-            if (kb->concepts[c].n_regexes)
-                msfaqp_sweep(v, c);
+        for (int k = 0; k < v->n_possible; k++)
+            if (kb->concepts[v->possible[k]].n_regexes)
+                msfaqp_sweep(v, v->possible[k]);
         gate_count(v, g);
     }
 }
@@ -186,7 +224,10 @@ static bool decided(const msfaq_kb *kb, const msfaqp_route *rt)
 static void rank(const msfaq_kb *kb, msfaqp_route *rt)
 {
     rt->n_top = 0;
-    for (int i = 0; i < kb->n_intents; i++) {
+    /* in file order, as ties are listed */
+    for (int b = 0; b <= kb->n_intents / 8; b++)
+      for (unsigned bits = rt->is_touched[b]; bits; bits &= bits - 1) {
+        int i = b * 8 + __builtin_ctz(bits);
         double v = rt->score[i] >= 0 ? rt->score[i] : rt->partial[i];
         if (v <= 0 || kb->intents[i].kind == MSFAQ_KIND_SAFETY)
             continue;
@@ -203,7 +244,7 @@ static void rank(const msfaq_kb *kb, msfaqp_route *rt)
         rt->top[pos].score = v;
         if (rt->n_top < MSFAQP_MAX_TOP)
             rt->n_top++;
-    }
+      }
 }
 
 int msfaqp_route_run(const msfaq_kb *kb, const char *q, bool full,
@@ -225,14 +266,18 @@ int msfaqp_route_run(const msfaq_kb *kb, const char *q, bool full,
             goto nomem;
         rt->has_focus = true;
     }
-    for (int i = 0; i < kb->n_intents; i++)
-        rt->n_patterns += kb->intents[i].n_patterns;
+    if (kb->n_intents)
+        rt->n_patterns = kb->intents[kb->n_intents - 1].pattern_at +
+                         kb->intents[kb->n_intents - 1].n_patterns;
     size_t ni = (size_t)kb->n_intents + 1;
-    rt->score = calloc(ni, sizeof *rt->score);
-    rt->partial = calloc(ni, sizeof *rt->partial);
-    rt->pattern_hit = calloc((size_t)rt->n_patterns + 1, 1);
+    /* entries are set when an intent is first touched (touch()) */
+    rt->score = malloc(ni * sizeof *rt->score);
+    rt->partial = malloc(ni * sizeof *rt->partial);
+    rt->pattern_hit = malloc((size_t)rt->n_patterns + 1);
+    rt->is_touched = calloc(ni / 8 + 1, 1);
     md = pcre2_match_data_create(1, NULL);
-    if (!rt->score || !rt->partial || !rt->pattern_hit || !md ||
+    if (!rt->score || !rt->partial || !rt->pattern_hit ||
+        !rt->is_touched || !md ||
         msfaqp_view_init(&rt->whole, kb, &rt->text, md) ||
         (rt->has_focus &&
          msfaqp_view_init(&rt->question, kb, &rt->focus, md)))
@@ -274,7 +319,8 @@ int msfaqp_route_run(const msfaq_kb *kb, const char *q, bool full,
                 decide(kb, rt, &rt->question);
             }
         }
-        /* no reply: the suggestions need every intent's evidence */
+        /* no reply: the suggestions need the evidence of every intent
+         * that has any (the view's candidates) */
         if (rt->best < 0 && !full)
             score_all(kb, rt, rt->focus_used ? &rt->question : &rt->whole,
                       false, true);
@@ -313,5 +359,6 @@ void msfaqp_route_free(msfaqp_route *rt)
     free(rt->score);
     free(rt->partial);
     free(rt->pattern_hit);
+    free(rt->is_touched);
     memset(rt, 0, sizeof *rt);
 }

@@ -136,46 +136,82 @@ uint32_t msfaqp_letter_mask(const char *w, size_t n)
     return m;
 }
 
+/* Targets in the order scan() reads them: by first letter, then by
+ * length, so that a word is compared only with the targets of its first
+ * letter whose length is within its edit budget. */
+static int by_first_then_length(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    if (x[0] != y[0])
+        return (unsigned char)x[0] - (unsigned char)y[0];
+    size_t lx = strlen(x), ly = strlen(y);
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    return strcmp(x, y);
+}
+
 int msfaqp_targets_index(msfaq_kb *kb)
 {
     size_t n = kb->targets.n_words;
     kb->by_first = malloc((n ? n : 1) * sizeof *kb->by_first);
     kb->first_masks = malloc((n ? n : 1) * sizeof *kb->first_masks);
-    if (!kb->by_first || !kb->first_masks)
+    kb->first_lens = malloc(n ? n : 1);
+    if (!kb->by_first || !kb->first_masks || !kb->first_lens)
         return -1;
+    memcpy(kb->by_first, kb->targets.words, n * sizeof *kb->by_first);
+    qsort(kb->by_first, n, sizeof *kb->by_first, by_first_then_length);
     size_t count[257] = {0};
-    for (size_t i = 0; i < n; i++)
-        count[(unsigned char)kb->targets.words[i][0] + 1]++;
+    for (size_t i = 0; i < n; i++) {
+        const char *w = kb->by_first[i];
+        size_t len = strlen(w);
+        count[(unsigned char)w[0] + 1]++;
+        kb->first_masks[i] = msfaqp_letter_mask(w, len);
+        kb->first_lens[i] = (unsigned char)(len < 255 ? len : 255);
+    }
     for (int c = 1; c < 257; c++)
         count[c] += count[c - 1];
     memcpy(kb->first_at, count, sizeof count);
-    for (size_t i = 0; i < n; i++) {
-        const char *w = kb->targets.words[i];
-        size_t at = count[(unsigned char)w[0]]++;
-        kb->by_first[at] = w;
-        kb->first_masks[at] = msfaqp_letter_mask(w, strlen(w));
-    }
     return 0;
 }
 
+/* The number of letters in one set and not the other (a portable
+ * popcount: without -mpopcnt the builtin is a library call). */
+static int set_distance(uint32_t a, uint32_t b)
+{
+    uint32_t x = a ^ b;
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0f0f0f0fu;
+    return (int)((x * 0x01010101u) >> 24);
+}
+
 /* Scans the targets starting with letter c (and, when second is not 0,
- * having it as their second letter); keeps the closest. */
+ * having it as their second letter) whose length is within the budget of
+ * n; keeps the closest. */
 static void scan(const msfaq_kb *kb, unsigned char c, char second,
                  const char *w, size_t n, uint32_t mask, int budget,
                  const char **best, int *best_d, bool *tie)
 {
-    for (size_t i = kb->first_at[c]; i < kb->first_at[c + 1]; i++) {
+    size_t lo = kb->first_at[c], hi = kb->first_at[c + 1];
+    size_t min_len = n > (size_t)budget ? n - (size_t)budget : 0;
+    while (lo < hi) {            /* the first target long enough */
+        size_t mid = lo + (hi - lo) / 2;
+        if (kb->first_lens[mid] < min_len)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < kb->first_at[c + 1] &&
+                        kb->first_lens[i] <= n + (size_t)budget;
+         i++) {
         const char *t = kb->by_first[i];
         /* an edit changes at most two letters of the set (a swap none):
          * sets further apart than that cannot be within the budget */
-        if (__builtin_popcount(mask ^ kb->first_masks[i]) > 2 * budget)
+        if (set_distance(mask, kb->first_masks[i]) > 2 * budget)
             continue;
         if (*best == t || (second && t[1] != second))
             continue;
-        size_t tn = strlen(t);
-        if ((tn > n ? tn - n : n - tn) > (size_t)budget)
-            continue;
-        int d = msfaqp_damerau(w, n, t, tn, *best_d);
+        int d = msfaqp_damerau(w, n, t, kb->first_lens[i], *best_d);
         if (d < *best_d) {
             *best_d = d;
             *best = t;

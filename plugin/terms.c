@@ -4,9 +4,9 @@
  * Most of a KB's vocabulary is literal phrases ("car t cell", "side
  * effect").  Run as regex alternations, every concept would scan every
  * position of the question; here each term is filed under the stem of its
- * first word, and a question is read once, word by word, looking up only
- * the terms that could start there.  The cost follows the question's
- * length, not the number of terms.
+ * longest word (the one fewest questions hold), and a question is read
+ * once, word by word, looking up only the terms whose key word is there.
+ * The cost follows the question's length, not the number of terms.
  *
  * A term matches words whose Snowball stems are its words' stems, so the
  * term "walk" finds "walking", "walked" and "walks", and "side effect"
@@ -64,11 +64,24 @@ int msfaqp_terms_add(msfaq_kb *kb, const char *text, int concept)
         return MSFAQ_ENOMEM;
     }
     kb->n_terms++;
-    size_t first = strcspn(v[t].stems, " ");
-    v[t].next = msfaqp_strmap_get(&kb->by_stem, v[t].stems, first);
-    return msfaqp_strmap_put(&kb->by_stem, v[t].stems, first, t)
-               ? MSFAQ_ENOMEM
-               : 0;
+    /* filed under its longest word, the one fewest questions hold: "i need
+     * help" under "need", not under "i" with every term that starts so */
+    const char *key = v[t].stems;
+    size_t key_n = 0;
+    int at = 0;
+    for (const char *w = v[t].stems; *w; at++) {
+        size_t wn = strcspn(w, " ");
+        size_t weight = *w == '=' ? wn - 1 : wn;
+        if (weight > (*key == '=' ? key_n - 1 : key_n) || !key_n) {
+            key = w;
+            key_n = wn;
+            v[t].key_at = at;
+        }
+        w += wn + (w[wn] == ' ');
+    }
+    v[t].next = msfaqp_strmap_get(&kb->by_stem, key, key_n);
+    return msfaqp_strmap_put(&kb->by_stem, key, key_n, t) ? MSFAQ_ENOMEM
+                                                          : 0;
 }
 
 /* Does word i of t have stem s[0..n) ("=word": is it that word)?  In a
@@ -105,41 +118,47 @@ static bool term_matches(const msfaq_kb *kb, const msfaqp_term *term,
 }
 
 static void try_list(const msfaq_kb *kb, int k, const msfaqp_text *t,
-                     int i, unsigned char *hit, unsigned char *cover)
+                     int i, unsigned char *hit, unsigned char *cover,
+                     int *found, int *n_found)
 {
     for (; k >= 0; k = kb->terms[k].next) {
         const msfaqp_term *term = &kb->terms[k];
-        if (!term_matches(kb, term, t, i))
+        int start = i - term->key_at;        /* word i is its key word */
+        if (start < 0 || !term_matches(kb, term, t, start))
             continue;
-        hit[term->concept] = 1;
+        if (!hit[term->concept]) {
+            hit[term->concept] = MSFAQP_PRESENT;
+            found[(*n_found)++] = term->concept;
+        }
         int role = kb->concepts[term->concept].role;
         if (role == MSFAQP_ROLE_SMALLTALK && term->n_words > 1)
             role |= MSFAQP_COVER_CHAT;
         for (int w = 0; w < term->n_words; w++)
-            cover[i + w] |= (unsigned char)role;
+            cover[start + w] |= (unsigned char)role;
     }
 }
 
 void msfaqp_terms_scan(const msfaq_kb *kb, const msfaqp_text *t,
-                       unsigned char *hit, unsigned char *cover)
+                       unsigned char *hit, unsigned char *cover, int *found,
+                       int *n_found)
 {
     char exact[MSFAQP_MAX_WORD + 1];
     for (int i = 0; i < t->n_words; i++) {
         const msfaqp_token *tok = &t->tokens[i];
         try_list(kb, msfaqp_strmap_get(&kb->by_stem, t->stems + tok->stem_at,
                                        tok->stem_len),
-                 t, i, hit, cover);
+                 t, i, hit, cover, found, n_found);
         if (tok->len < MSFAQP_MAX_WORD) {     /* terms filed as "=word" */
             exact[0] = '=';
             memcpy(exact + 1, t->norm + tok->at, tok->len);
             try_list(kb, msfaqp_strmap_get(&kb->by_stem, exact,
                                            tok->len + 1),
-                     t, i, hit, cover);
+                     t, i, hit, cover, found, n_found);
         }
         if (tok->alt >= 0) {
             const char *alt = kb->confusion_stems[tok->alt];
             try_list(kb, msfaqp_strmap_get(&kb->by_stem, alt, strlen(alt)),
-                     t, i, hit, cover);
+                     t, i, hit, cover, found, n_found);
         }
     }
 }

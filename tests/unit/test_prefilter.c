@@ -93,7 +93,7 @@ static void test_needs_hold_on_the_shipped_kb(void **state)
             msfaqp_text t;
             assert_int_equal(msfaqp_normalize(kb, q, &t), 0);
             memset(met, 0, bytes);
-            msfaqp_lits_scan(&kb->lits, t.norm, t.len, met);
+            msfaqp_lits_scan(&kb->lits, t.norm, t.len, met, NULL, NULL);
             for (int c = 0; c < kb->n_concepts + kb->n_intents; c++) {
                 bool concept = c < kb->n_concepts;
                 int n = concept ? kb->concepts[c].n_regexes
@@ -149,12 +149,12 @@ static void test_scan(void **state)
     assert_int_equal(msfaqp_lits_build(&l), 0);
     unsigned char met[2] = {0};
     const char *text = "ushers side effects of ms";
-    msfaqp_lits_scan(&l, text, strlen(text), met);
+    msfaqp_lits_scan(&l, text, strlen(text), met, NULL, NULL);
     /* he, she, hers, side effect, effect, ms; not his, "ms 1", nor 8 */
     assert_int_equal(met[0], 0x01 | 0x02 | 0x04 | 0x10 | 0x20 | 0x40);
     assert_int_equal(met[1], 0);
     memset(met, 0, sizeof met);
-    msfaqp_lits_scan(&l, "this ms 1", 9, met);
+    msfaqp_lits_scan(&l, "this ms 1", 9, met, NULL, NULL);
     assert_int_equal(met[0], 0x08 | 0x40 | 0x80);          /* his ms ms 1 */
     assert_int_equal(met[1], 0x01);                        /* clause 8 */
     msfaqp_lits_free(&l);
