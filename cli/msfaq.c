@@ -1,5 +1,5 @@
 /*
- * msfaq.c - the msfaq command: ask, explain, lint, repl.
+ * msfaq.c - the msfaq command: ask, explain, lint, compile, repl.
  *
  * Uses only the public header, as any other host would.  Exit status:
  * 0 success (any reply kind), 1 the KB could not be opened or lint found
@@ -27,7 +27,7 @@
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
-    "usage: msfaq [--kb DIR] COMMAND [OPTIONS] [QUESTION]\n"
+    "usage: msfaq [--kb KB] COMMAND [OPTIONS] [QUESTION]\n"
     "\n"
     "Answers questions about immune therapy for multiple sclerosis from the\n"
     "article \"Immune Therapy Options for MS Management\".  General\n"
@@ -37,15 +37,18 @@ static const char usage_text[] =
     "  ask [--json] [QUESTION]   answer QUESTION, or each line of stdin\n"
     "  explain [--json] QUESTION show why: words, corrections, concepts,\n"
     "                            patterns, top intents and the margin\n"
-    "  lint [DIR]                check a knowledge base (default: the one\n"
+    "  lint [KB]                 check a knowledge base (default: the one\n"
     "                            built in); exit 1 when it is not clean\n"
+    "  compile KB OUT            write KB as a compiled image OUT, which\n"
+    "                            --kb OUT then opens without parsing\n"
     "  repl                      ask interactively (line editing, history)\n"
     "  post, serve, ...          chat adapters, run as msfaq-post,\n"
     "                            msfaq-serve, ... ('msfaq post --help')\n"
     "\n"
     "options:\n"
-    "  --kb DIR      use the knowledge base in DIR (patterns/, responses/)\n"
-    "                instead of the one built into the library\n"
+    "  --kb KB       use the knowledge base KB instead of the one built\n"
+    "                into the library: a folder (patterns/, responses/)\n"
+    "                or a compiled image ('msfaq compile')\n"
     "  --json        one JSON object a line: kind, intent, confidence,\n"
     "                section, answer, follow_ups\n"
     "  -h, --help    this help;  -V, --version  the version\n";
@@ -377,6 +380,42 @@ static int cmd_lint(const char *kb_dir, int argc, char **argv)
     return n == 0 ? 0 : 1;
 }
 
+/* ---------------------------------------------------------- compile */
+
+static int cmd_compile(const char *kb_dir, int argc, char **argv)
+{
+    const char *args[2] = {NULL, NULL};
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1])
+            return usage_error("unknown option '%s'", argv[i]);
+        if (n == 2)
+            return usage_error("compile takes KB and OUT: unexpected '%s'",
+                               argv[i]);
+        args[n++] = argv[i];
+    }
+    if (n == 1 && kb_dir) {             /* msfaq --kb DIR compile OUT */
+        args[1] = args[0];
+        args[0] = kb_dir;
+        n = 2;
+    }
+    if (n != 2)
+        return usage_error("%s", "compile needs a KB (a folder or an image) "
+                                 "and an OUT file");
+    msfaq_kb *kb = open_kb(args[0]);
+    if (!kb)
+        return 1;
+    msfaq_error err;
+    int rc = msfaq_kb_save(kb, args[1], &err);
+    msfaq_kb_close(kb);
+    if (rc) {
+        print_kb_error(&err);
+        return 1;
+    }
+    printf("%s: compiled %s\n", args[1], args[0]);
+    return 0;
+}
+
 /* ------------------------------------------------------------- repl */
 
 static int cmd_repl(msfaq_kb *kb, int argc, char **argv)
@@ -466,7 +505,7 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--kb")) {
             if (++i >= argc)
-                return usage_error("%s needs a directory", "--kb");
+                return usage_error("%s needs a folder or an image", "--kb");
             kb_dir = argv[i];
         } else if (!strncmp(argv[i], "--kb=", 5)) {
             kb_dir = argv[i] + 5;
@@ -476,10 +515,11 @@ int main(int argc, char **argv)
     }
     if (i >= argc)
         return usage_error("%s", "no command given (ask, explain, lint, "
-                                 "repl)");
+                                 "compile, repl)");
     const char *cmd = argv[i++];
     bool core = !strcmp(cmd, "ask") || !strcmp(cmd, "explain") ||
-                !strcmp(cmd, "lint") || !strcmp(cmd, "repl");
+                !strcmp(cmd, "lint") || !strcmp(cmd, "repl") ||
+                !strcmp(cmd, "compile");
     if (!core) {
         /* pass the global --kb on to the adapter */
         char **args = calloc((size_t)(argc - i) + 4, sizeof *args);
@@ -517,6 +557,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "lint"))
         return cmd_lint(kb_dir, argc - i, argv + i);
+    if (!strcmp(cmd, "compile"))
+        return cmd_compile(kb_dir, argc - i, argv + i);
     bool is_why = !strcmp(cmd, "explain"), is_repl = !strcmp(cmd, "repl");
     msfaq_kb *kb = open_kb(kb_dir);
     if (!kb)

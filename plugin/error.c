@@ -25,6 +25,7 @@ const char *msfaq_strerror(int code)
     case MSFAQ_ETOOLONG: return "question too long";
     case MSFAQ_EUTF8: return "question is not valid UTF-8";
     case MSFAQ_EMATCH: return "pattern match limit reached";
+    case MSFAQ_EIMAGE: return "compiled knowledge base cannot be used";
     default: return "unknown error";
     }
 }

@@ -144,10 +144,15 @@ int msfaqp_load_regex(loader *ld, const char *src, const char *where,
     int rc = expand(ld, src, where, &x);
     if (!rc && !(re->code = compile(ld, x.p, where, src)))
         rc = MSFAQ_EREGEX;
+    if (!rc)
+        atomic_store(&re->ready, 1);
     struct need_ctx nc = {ld->kb, re};
     if (!rc && msfaqp_need_of(x.p, add_need, &nc))
         rc = MSFAQ_ENOMEM;
-    free(x.p);
+    if (!rc)
+        re->source = x.p;      /* kept: an image stores it */
+    else
+        free(x.p);
     return rc;
 }
 

@@ -27,6 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "kb_load.h"
 
@@ -35,22 +39,6 @@
 int msfaqp_ld_read(loader *ld, const char *name, char **data, size_t *size)
 {
     *data = NULL;
-    if (!ld->dir) {
-        snprintf(ld->path, sizeof ld->path, "embedded:%s", name);
-        for (size_t i = 0; i < msfaqp_embedded_kb_count; i++) {
-            const msfaqp_embedded_file *f = &msfaqp_embedded_kb[i];
-            if (strcmp(f->name, name) == 0) {
-                *data = msfaqp_strndup((const char *)f->data, f->size);
-                *size = f->size;
-                if (!*data)
-                    goto nomem;
-                return 0;
-            }
-        }
-        msfaqp_error_set(ld->err, MSFAQ_EIO, ld->path, -1, -1, -1,
-                         "not compiled into this library");
-        return MSFAQ_EIO;
-    }
     snprintf(ld->path, sizeof ld->path, "%s/%s", ld->dir, name);
     FILE *fp = fopen(ld->path, "rb");
     if (!fp) {
@@ -314,6 +302,43 @@ static int cmp_rewrite(const void *a, const void *b)
 
 /* -------------------------------------------------------- open/close */
 
+/* A compiled image file, mapped: the KB borrows from the mapping. */
+static msfaq_kb *open_image_file(const char *path, msfaq_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        msfaqp_error_set(err, MSFAQ_EIO, path, -1, -1, -1, "cannot open: %s",
+                         strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (st.st_size <= 0 || (uint64_t)st.st_size > ((uint64_t)1 << 30)) {
+        close(fd);
+        msfaqp_error_set(err, MSFAQ_EIMAGE, path, -1, -1, -1,
+                         st.st_size <= 0 ? "KB image is empty"
+                                         : "KB image larger than 1 GiB");
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        msfaqp_error_set(err, MSFAQ_EIO, path, -1, -1, -1, "cannot map: %s",
+                         strerror(errno));
+        return NULL;
+    }
+    msfaq_kb *kb = msfaqp_image_open(map, size, false, path, err);
+    if (!kb) {
+        munmap(map, size);
+        return NULL;
+    }
+    kb->image_map = map;
+    kb->image_map_size = size;
+    return kb;
+}
+
 msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
 {
     if (err)
@@ -324,6 +349,14 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
                          "flags must be 0");
         return NULL;
     }
+    /* the built-in KB, and any compiled image, are read without parsing */
+    if (!dir)
+        return msfaqp_image_open(msfaqp_embedded_image,
+                                 msfaqp_embedded_image_size, false,
+                                 "embedded", err);
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISREG(st.st_mode))
+        return open_image_file(dir, err);
     msfaq_error local;
     memset(&local, 0, sizeof local);
     loader ld = {.dir = dir, .err = err ? err : &local};
@@ -333,7 +366,7 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
     ld.kb = kb;
     pthread_mutex_init(&kb->jit_lock, NULL);
     if (msfaqp_stems_init(kb) ||
-        !(kb->source = msfaqp_strdup(dir ? dir : "embedded")))
+        !(kb->source = msfaqp_strdup(dir)))
         goto nomem;
 
     size_t size;
@@ -383,16 +416,17 @@ static void free_strings(char **v, int n)
     free(v);
 }
 
-void msfaq_kb_close(msfaq_kb *kb)
+/* What msfaq_kb_close frees of a KB read from its JSON files: every
+ * string and array is the loader's own. */
+static void free_loaded(msfaq_kb *kb)
 {
-    if (!kb)
-        return;
     for (int i = 0; i < kb->n_concepts; i++) {
         free(kb->concepts[i].name);
         free(kb->concepts[i].source);
         for (int k = 0; k < kb->concepts[i].n_regexes; k++) {
             pcre2_code_free(kb->concepts[i].regexes[k].code);
             free(kb->concepts[i].regexes[k].need);
+            free(kb->concepts[i].regexes[k].source);
         }
         free(kb->concepts[i].regexes);
         free(kb->concepts[i].aliases);
@@ -413,6 +447,7 @@ void msfaq_kb_close(msfaq_kb *kb)
         for (int p = 0; p < in->n_patterns; p++) {
             free(in->patterns[p].source);
             free(in->patterns[p].re.need);
+            free(in->patterns[p].re.source);
             pcre2_code_free(in->patterns[p].re.code);
         }
         free(in->patterns);
@@ -448,13 +483,27 @@ void msfaq_kb_close(msfaq_kb *kb)
     free(kb->by_first);
     free(kb->first_masks);
     free(kb->first_lens);
-    msfaqp_stems_free(kb);
+    msfaqp_stem_cache_free(kb);
     free(kb->disclaimer);
     free(kb->fallback_text);
     free(kb->clarify_text);
     free_strings(kb->fallback_follow_ups, kb->n_fallback_follow_ups);
     free(kb->article);
     free_strings(kb->headings, kb->n_headings);
+}
+
+void msfaq_kb_close(msfaq_kb *kb)
+{
+    if (!kb)
+        return;
+    if (kb->is_image) {
+        msfaqp_image_free(kb);
+        if (kb->image_map)
+            munmap(kb->image_map, kb->image_map_size);
+    } else {
+        free_loaded(kb);
+    }
+    msfaqp_stems_free(kb);
     pcre2_match_context_free(kb->mctx);
     pthread_mutex_destroy(&kb->jit_lock);
     free(kb->source);

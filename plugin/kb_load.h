@@ -22,7 +22,7 @@
 typedef struct loader {
     msfaq_kb *kb;
     msfaq_error *err;
-    const char *dir;       /* NULL: embedded */
+    const char *dir;       /* the KB folder */
     char path[512];        /* file being read, for messages */
     char *raw;             /* its text, to place errors by JSON path */
     msfaqp_wordset term_words;   /* every word of every term, for the
@@ -31,7 +31,7 @@ typedef struct loader {
 } loader;
 
 /* ---- kb_load.c: files and shape checks */
-/* A whole file, NUL-terminated (the embedded copy when dir is NULL). */
+/* A whole file of the KB folder, NUL-terminated. */
 MSFAQP_HIDDEN int msfaqp_ld_read(loader *ld, const char *name, char **data,
                                  size_t *size);
 /* A JSON file whose top level is an object, or NULL with the error set. */

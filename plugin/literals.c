@@ -71,6 +71,11 @@ int msfaqp_lits_clause(msfaqp_lits *l, const char *const *lits, int n)
         if ((ids[i] = msfaqp_lits_intern(l, lits[i], strlen(lits[i]))) < 0)
             goto out;
     qsort(ids, (size_t)n, sizeof *ids, cmp_int);
+    int u = 0;                  /* each literal once */
+    for (int i = 0; i < n; i++)
+        if (!u || ids[u - 1] != ids[i])
+            ids[u++] = ids[i];
+    n = u;
     for (int i = 0; i < n; i++) {
         char w[16];
         int k = snprintf(w, sizeof w, "%d,", ids[i]);
@@ -162,8 +167,11 @@ static int child(const msfaqp_lits *l, int s, int a)
 
 int msfaqp_lits_build(msfaqp_lits *l)
 {
-    if (invert(l))
-        return -1;
+    return invert(l) ? -1 : msfaqp_lits_automaton(l);
+}
+
+int msfaqp_lits_automaton(msfaqp_lits *l)
+{
     /* 1. the trie of the literals */
     int cap = 1024, n = 1;
     tnode *t = malloc((size_t)cap * sizeof *t);

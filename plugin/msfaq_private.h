@@ -66,10 +66,14 @@ MSFAQP_HIDDEN void msfaqp_strmap_free(msfaqp_strmap *m);
 #define MSFAQP_INTERPRET_MAX 256   /* longer texts always use the JIT */
 typedef struct msfaqp_regex {
     pcre2_code *code;
+    char *source;        /* the regex as compiled ({names} expanded) */
     int *need;           /* what every match holds (prefilter.c): ids of
                             clauses of kb->lits, all of which must hold */
     int n_need;
     int id;              /* its number in kb->index */
+    atomic_int ready;    /* 1: code made; 0: not yet (an image file's
+                            regexes are compiled on first use); 2: its
+                            source does not compile (matches nothing) */
     atomic_int jit;
     atomic_int runs;     /* interpreted runs so far, while jit is 0 */
 } msfaqp_regex;
@@ -252,7 +256,14 @@ typedef struct msfaqp_index {
 } msfaqp_index;
 
 struct msfaq_kb {
-    char *source;        /* "embedded" or the directory */
+    char *source;        /* "embedded", the directory or the image file */
+    bool is_image;       /* read from a compiled image (kb_image.c): its
+                            strings and most arrays are the image's, what
+                            the loader made is in arena */
+    unsigned char *image;        /* the image, when the KB owns a copy */
+    void *image_map;             /* the image file, mapped */
+    size_t image_map_size;
+    void *arena;
     msfaqp_concept *concepts;
     int n_concepts;
     msfaqp_term *terms;
@@ -353,7 +364,8 @@ extern MSFAQP_HIDDEN const uint32_t msfaqp_english_count;
 
 /* ---- stem.c: Snowball stems */
 MSFAQP_HIDDEN int msfaqp_stems_init(msfaq_kb *kb);
-MSFAQP_HIDDEN void msfaqp_stems_free(msfaq_kb *kb);
+MSFAQP_HIDDEN void msfaqp_stems_free(msfaq_kb *kb);   /* the pool */
+MSFAQP_HIDDEN void msfaqp_stem_cache_free(msfaq_kb *kb);
 /* Stems w[0..n) into out (NUL-terminated); returns the stem's length. */
 MSFAQP_HIDDEN size_t msfaqp_stem(const msfaq_kb *kb, const char *w,
                                  size_t n, char *out, size_t size);
@@ -423,7 +435,10 @@ MSFAQP_HIDDEN int msfaqp_lits_intern(msfaqp_lits *l, const char *s,
  * ENOMEM. */
 MSFAQP_HIDDEN int msfaqp_lits_clause(msfaqp_lits *l, const char *const *lits,
                                      int n);
+/* Files the clauses by literal, then builds the automaton. */
 MSFAQP_HIDDEN int msfaqp_lits_build(msfaqp_lits *l);
+/* The automaton alone, from strs and lit_at/lit_clauses (kb_image.c). */
+MSFAQP_HIDDEN int msfaqp_lits_automaton(msfaqp_lits *l);
 /* Sets bit c of met (n_clauses bits, zeroed by the caller) for every
  * clause that s meets: it holds one of the clause's literals.  With list,
  * also appends each clause met to list[] (room for n_clauses). */
@@ -436,6 +451,10 @@ MSFAQP_HIDDEN bool msfaqp_need_met(const msfaqp_regex *r,
 MSFAQP_HIDDEN void msfaqp_lits_free(msfaqp_lits *l);
 
 /* ---- regex.c */
+/* Makes r's code when it has none yet (an image file's regexes); false
+ * when its source does not compile.  Thread-safe. */
+MSFAQP_HIDDEN bool msfaqp_regex_ready(const msfaq_kb *kb,
+                                      const msfaqp_regex *r);
 /* Matches r against s, JIT-compiling r once it is busy.  Thread-safe.
  * (The prefilter is the caller's: see msfaqp_need_met.) */
 MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
@@ -563,15 +582,6 @@ MSFAQP_HIDDEN const char *msfaqp_section_body(const msfaq_kb *kb,
                                               const char *heading,
                                               size_t *len);
 
-/* ---- embedded_kb.c (generated at build time) */
-typedef struct msfaqp_embedded_file {
-    const char *name;            /* "patterns/intents.json" */
-    const unsigned char *data;
-    size_t size;
-} msfaqp_embedded_file;
-extern MSFAQP_HIDDEN const msfaqp_embedded_file msfaqp_embedded_kb[];
-extern MSFAQP_HIDDEN const size_t msfaqp_embedded_kb_count;
-
 /* ---- buf.c: a growing string; oom is sticky (check once at the end) */
 typedef struct msfaqp_buf {
     char *p;             /* NUL-terminated once anything was put */
@@ -581,6 +591,26 @@ typedef struct msfaqp_buf {
 MSFAQP_HIDDEN void msfaqp_buf_put(msfaqp_buf *b, const char *s, size_t n);
 MSFAQP_HIDDEN void msfaqp_buf_puts(msfaqp_buf *b, const char *s);
 MSFAQP_HIDDEN size_t msfaqp_hash(const char *w, size_t n);  /* hash.h */
+
+/* ---- kb_image.c: a compiled KB */
+MSFAQP_HIDDEN int msfaqp_image_write(const msfaq_kb *kb, msfaqp_buf *out);
+/* Opens the image data[0..size).  data must be 8-aligned and outlive the
+ * KB (the caller keeps it: the embedded image, a mapped file), or, with
+ * copy, is copied first.  source names it in errors and msfaq_kb_source. */
+MSFAQP_HIDDEN msfaq_kb *msfaqp_image_open(const unsigned char *data,
+                                          size_t size, bool copy,
+                                          const char *source,
+                                          msfaq_error *err);
+/* The checksum an image's header carries over its payload (the bytes after
+ * the 64-byte header). */
+MSFAQP_HIDDEN uint64_t msfaqp_image_checksum(const unsigned char *p,
+                                             size_t n);
+#define MSFAQP_IMAGE_HEADER 64
+/* What msfaq_kb_close frees of an image-backed KB beyond the common parts. */
+MSFAQP_HIDDEN void msfaqp_image_free(msfaq_kb *kb);
+/* embedded_image.c, written by the build (tools/kb_compile.c) */
+extern MSFAQP_HIDDEN const unsigned char msfaqp_embedded_image[];
+extern MSFAQP_HIDDEN const size_t msfaqp_embedded_image_size;
 
 /* ---- util */
 MSFAQP_HIDDEN char *msfaqp_strdup(const char *s);

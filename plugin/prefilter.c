@@ -105,11 +105,9 @@ static void cnf_add(cnf *f, clause *c)
     }
 }
 
+/* Adds s[0..n) to c (a string twice is harmless: literals.c keeps one). */
 static bool clause_push(clause *c, const char *s, size_t n)
 {
-    for (int i = 0; i < c->n; i++)
-        if (strlen(c->s[i]) == n && memcmp(c->s[i], s, n) == 0)
-            return true;
     if (c->n >= MAX_STRINGS)
         return false;
     char **v = realloc(c->s, (size_t)(c->n + 1) * sizeof *v);

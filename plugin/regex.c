@@ -1,10 +1,40 @@
 /*
- * regex.c - running a KB regex: its literal prefilter, then PCRE2, with the
- * JIT compiled only for the regexes that prove busy.
+ * regex.c - running a KB regex: PCRE2, with the code made on first use
+ * when the KB came from an image file, and the JIT compiled only for the
+ * regexes that prove busy.
  */
 #include "msfaq_private.h"
 
 #include <string.h>
+
+/* An image file's regexes are compiled from their sources when first
+ * run, never decoded from the file: PCRE2 checks a pattern it compiles,
+ * but trusts serialized code, and a file is only a file.  A question
+ * touches a few regexes, so this costs a one-question "msfaq ask" little.
+ * The first thread compiles under jit_lock and publishes with a release
+ * store; a source that does not compile (only a crafted image has one)
+ * leaves the regex matching nothing. */
+bool msfaqp_regex_ready(const msfaq_kb *kb, const msfaqp_regex *r)
+{
+    int ready = atomic_load_explicit(&r->ready, memory_order_acquire);
+    if (ready == 0) {
+        msfaqp_regex *w = (msfaqp_regex *)r;
+        pthread_mutex_lock((pthread_mutex_t *)&kb->jit_lock);
+        ready = atomic_load_explicit(&w->ready, memory_order_relaxed);
+        if (ready == 0) {
+            int ec;
+            PCRE2_SIZE off;
+            w->code = pcre2_compile((PCRE2_SPTR)(w->source ? w->source : ""),
+                                    PCRE2_ZERO_TERMINATED,
+                                    PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C,
+                                    &ec, &off, NULL);
+            ready = w->code ? 1 : 2;
+            atomic_store_explicit(&w->ready, ready, memory_order_release);
+        }
+        pthread_mutex_unlock((pthread_mutex_t *)&kb->jit_lock);
+    }
+    return ready == 1;
+}
 
 int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
                      const char *s, size_t len, pcre2_match_data *md)
@@ -16,6 +46,8 @@ int msfaqp_regex_run_from(const msfaq_kb *kb, const msfaqp_regex *r,
                           const char *s, size_t len, size_t start,
                           pcre2_match_data *md)
 {
+    if (!msfaqp_regex_ready(kb, r))
+        return PCRE2_ERROR_NOMATCH;
     int jit = atomic_load_explicit(&r->jit, memory_order_acquire);
     msfaqp_regex *w = (msfaqp_regex *)r;
     /* short texts are interpreted until the regex proves busy; long ones

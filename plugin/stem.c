@@ -37,6 +37,10 @@ void msfaqp_stems_free(msfaq_kb *kb)
         kb->stemmers[i].st = NULL;
         pthread_mutex_destroy(&kb->stemmers[i].lock);
     }
+}
+
+void msfaqp_stem_cache_free(msfaq_kb *kb)
+{
     for (size_t i = 0; i < kb->n_stem_cache; i++)
         free(kb->stem_cache[i]);
     free(kb->stem_cache);

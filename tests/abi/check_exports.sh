@@ -14,3 +14,7 @@ else
 fi
 soname=$(objdump -p "$lib" | awk '/SONAME/ {print $2}')
 [ "$soname" = "libmsfaq.so.1" ] || { echo "SONAME is $soname"; exit 1; }
+# each symbol keeps the version it first appeared in (plugin/libmsfaq.map)
+nm -D --defined-only "$lib" | grep -q ' msfaq_ask@@MSFAQ_1.0$' &&
+  nm -D --defined-only "$lib" | grep -q ' msfaq_kb_save@@MSFAQ_1.1$' ||
+  { echo "symbol versions are not MSFAQ_1.0 / MSFAQ_1.1"; exit 1; }

@@ -85,7 +85,7 @@ static inline bool fz_valid_utf8(const unsigned char *s, size_t n)
 
 static inline bool fz_is_error_code(int rc)
 {
-    return rc <= MSFAQ_EINVAL && rc >= MSFAQ_EMATCH;
+    return rc <= MSFAQ_EINVAL && rc >= MSFAQ_EIMAGE;
 }
 
 /* An msfaq_error after a failure: the code returned, and a message. */

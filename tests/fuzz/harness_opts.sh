@@ -12,5 +12,6 @@ harness_opts() {
     fuzz_ask) opts+=(-max_len=4500) ;;
     fuzz_slack|fuzz_matrix) opts+=(-max_len=8192) ;;
     fuzz_http) opts+=(-max_len=8192 -close_fd_mask=2) ;;
+    fuzz_kb_image) opts+=(-max_len=400000) ;;
   esac
 }

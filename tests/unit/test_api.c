@@ -29,7 +29,7 @@ static void test_version(void **state)
 static void test_strerror_and_kinds(void **state)
 {
     (void)state;
-    for (int c = MSFAQ_EMATCH; c <= MSFAQ_NOMATCH; c++) {
+    for (int c = MSFAQ_EIMAGE; c <= MSFAQ_NOMATCH; c++) {
         assert_non_null(msfaq_strerror(c));
         assert_string_not_equal(msfaq_strerror(c), "unknown error");
     }
