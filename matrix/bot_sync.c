@@ -177,9 +177,7 @@ static void answer(bot *b, const char *room_id, const mx_message *m,
         msg.result = res;
     } else {
         /* a question we cannot take still gets a reply saying why */
-        program_refusal(err.code, why, sizeof why);
-        msg.kind = MSFAQ_KIND_FALLBACK;
-        msg.answer = why;
+        program_refusal_message(&msg, err.code, why, sizeof why);
     }
     msfaq_post_receipt rec = MSFAQ_POST_RECEIPT_INIT;
     msfaq_error perr;

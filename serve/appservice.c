@@ -311,9 +311,7 @@ static void answer(serve_appservice *as, const char *room,
     if (rc >= 0) {
         msg.result = ans.result;
     } else {
-        program_refusal(err.code, why, sizeof why);
-        msg.kind = MSFAQ_KIND_FALLBACK;
-        msg.answer = why;
+        program_refusal_message(&msg, err.code, why, sizeof why);
     }
     msfaq_post_receipt rec = MSFAQ_POST_RECEIPT_INIT;
     msfaq_error perr;

@@ -98,9 +98,7 @@ static int answer(void *ctx, json_t *job)
     }
     /* a question we cannot take still gets a reply saying why */
     char why[128];
-    program_refusal(err.code, why, sizeof why);
-    msg.kind = MSFAQ_KIND_FALLBACK;
-    msg.answer = why;
+    program_refusal_message(&msg, err.code, why, sizeof why);
     post(ev, &msg);
     return 0;
 }
