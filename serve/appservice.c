@@ -43,7 +43,6 @@
 #include "msfaq_post.h"
 #include "mx.h"
 #include "serve.h"
-#include "program.h"
 
 #define PREFIX "/_matrix/app/v1"
 #define TXN_PATH PREFIX "/transactions/"
@@ -298,24 +297,15 @@ static bool is_direct(serve_appservice *as, const char *room)
 static void answer(serve_appservice *as, const char *room,
                    const mx_message *m, const char *question)
 {
-    msfaq_post_message msg = MSFAQ_POST_MESSAGE_INIT;
-    msg.question = question;
-    msg.channel = room;
-    msg.reply_to = m->event_id;
-    msg.reply_sender = m->sender;
-    msg.thread_ts = m->thread_root;
     serve_answer ans = {0};
-    msfaq_error err;
-    char why[128];
+    msfaq_error err = {0};
+    /* a question we cannot take still gets a reply saying why */
     int rc = serve_ask(as->app, question, 0, &ans, &err);
-    if (rc >= 0) {
-        msg.result = ans.result;
-    } else {
-        program_refusal_message(&msg, err.code, why, sizeof why);
-    }
-    msfaq_post_receipt rec = MSFAQ_POST_RECEIPT_INIT;
+    msfaq_post_receipt rec;
     msfaq_error perr;
-    if (msfaq_post_send(as->poster, &msg, &rec, &perr) == 0) {
+    if (mx_send_reply(as->poster, room, m, question,
+                      rc >= 0 ? ans.result : NULL, rc < 0 ? err.code : 0,
+                      &rec, &perr) == 0) {
         as->answered++;
         serve_log("matrix appservice: answered %s in %s: %s, reply %s",
                   m->event_id, room,
