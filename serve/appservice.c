@@ -457,19 +457,11 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
         snprintf(err, errlen, "MSFAQ_MATRIX_HOMESERVER / _AS_TOKEN: %s", why);
         goto fail;
     }
-    msfaq_post_config pc = MSFAQ_POST_CONFIG_INIT;
-    pc.target = MSFAQ_POST_MATRIX;
-    pc.url = cfg->matrix_homeserver;
-    pc.token = cfg->matrix_as_token;
-    pc.dead_letter = cfg->dead_letter;
-    pc.user_agent = SERVE_NAME "/" MSFAQ_VERSION_STRING;
-    pc.max_attempts = 3;
-    pc.timeout_ms = 10000;
-    msfaq_error perr;
-    if (!(as->poster = msfaq_post_open(&pc, &perr))) {
-        snprintf(err, errlen, "%s", perr.text);
+    if (!(as->poster = serve_poster_open(cfg, MSFAQ_POST_MATRIX,
+                                         cfg->matrix_homeserver,
+                                         cfg->matrix_as_token, 3, 10000,
+                                         err, errlen)))
         goto fail;
-    }
     serve_queue_config qc = {
         .name = "matrix appservice",
         .spool_dir = cfg->spool_dir,

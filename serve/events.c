@@ -114,16 +114,12 @@ serve_events *serve_events_start(serve_app *app, char *err, size_t errlen)
         return NULL;
     }
     ev->app = app;
-    msfaq_post_config pc = MSFAQ_POST_CONFIG_INIT;
-    pc.target = MSFAQ_POST_SLACK_API;
-    pc.url = cfg->slack_api_url;
-    pc.token = cfg->slack_bot_token;
-    pc.dead_letter = cfg->dead_letter;
-    pc.user_agent = SERVE_NAME "/" MSFAQ_VERSION_STRING;
-    msfaq_error perr;
-    ev->poster = msfaq_post_open(&pc, &perr);
+    char why[512];
+    ev->poster = serve_poster_open(cfg, MSFAQ_POST_SLACK_API,
+                                   cfg->slack_api_url, cfg->slack_bot_token,
+                                   0, 0, why, sizeof why);
     if (!ev->poster) {
-        snprintf(err, errlen, "chat.postMessage: %s", perr.text);
+        snprintf(err, errlen, "chat.postMessage: %s", why);
         goto fail;
     }
     serve_queue_config qc = {
@@ -133,7 +129,6 @@ serve_events *serve_events_start(serve_app *app, char *err, size_t errlen)
         .handle = answer,
         .ctx = ev,
     };
-    char why[512];
     if (!(ev->queue = serve_queue_open(&qc, why, sizeof why)) ||
         serve_queue_run(ev->queue, why, sizeof why) < 0) {
         snprintf(err, errlen, "%s%s",

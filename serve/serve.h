@@ -382,6 +382,18 @@ void serve_answer_free(serve_answer *ans);
 json_t *serve_format_json(int target, const char *question,
                           const msfaq_result *r);
 
+struct msfaq_poster;
+
+/* The poster of a worker thread (Slack events, the Matrix application
+ * service): target (enum msfaq_post_target) at url with token, replies
+ * it cannot deliver to MSFAQ_DEAD_LETTER, msfaq-serve's User-Agent;
+ * max_attempts and timeout_ms 0 for libmsfaq-post's defaults.  NULL with
+ * err filled (naming the target, never the token). */
+struct msfaq_poster *serve_poster_open(const serve_config *cfg, int target,
+                                       const char *url, const char *token,
+                                       int max_attempts, long timeout_ms,
+                                       char *err, size_t errlen);
+
 /* ------------------------------------------------------------ routes */
 
 void serve_route_ask(serve_app *app, const serve_request *rq,
