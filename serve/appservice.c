@@ -23,7 +23,8 @@
  *   homeserver resends the same txnId, with the same events, when our 200
  *   was lost; a repeat gets 200 {} and nothing else), remembered across
  *   restarts in MSFAQ_MATRIX_AS_STATE or MSFAQ_SPOOL_DIR, and with
- *   MSFAQ_SPOOL_DIR kept on disk until handled, so a crash loses none.
+ *   MSFAQ_SPOOL_DIR kept on disk until handled, so a crash loses none
+ *   (with --state, both in Redis, shared by the replicas, state.c).
  *   When the queue is full the transaction gets 503 and is not
  *   remembered, and the homeserver sends it again later.
  * - Independently, each reply's transaction id is derived from the event
@@ -150,7 +151,9 @@ static void take_transaction(serve_appservice *as, const char *txn,
         matrix_error(rp, 503, "M_UNKNOWN", rc == SERVE_QUEUE_BUSY
                      ? "too many transactions queued"
                      : "cannot keep the transaction now");
-        rp->note = rc == SERVE_QUEUE_BUSY ? "busy" : "spool failed";
+        rp->note = rc == SERVE_QUEUE_BUSY          ? "busy"
+                   : rc == SERVE_QUEUE_UNAVAILABLE ? "state unavailable"
+                                                   : "spool failed";
         break;
     }
 }
@@ -464,6 +467,7 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
         goto fail;
     serve_queue_config qc = {
         .name = "matrix appservice",
+        .state = app->state,
         .spool_dir = cfg->spool_dir,
         .spool_name = "matrix-transactions",
         /* when given, the txnIds go there, as before the spool existed */
@@ -479,10 +483,17 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
                  : "MSFAQ_MATRIX_AS_STATE", why);
         goto fail;
     }
-    serve_log("matrix appservice: transactions at " PREFIX "/transactions/, "
-              "homeserver %s, %zu earlier transaction%s remembered",
-              cfg->matrix_homeserver, serve_queue_remembered(as->queue),
-              serve_queue_remembered(as->queue) == 1 ? "" : "s");
+    size_t seen = serve_queue_remembered(as->queue);
+    if (seen == (size_t)-1)      /* shared with the other replicas */
+        serve_log("matrix appservice: transactions at " PREFIX
+                  "/transactions/, homeserver %s, transactions remembered "
+                  "in %s", cfg->matrix_homeserver,
+                  serve_state_where(app->state));
+    else
+        serve_log("matrix appservice: transactions at " PREFIX
+                  "/transactions/, homeserver %s, %zu earlier "
+                  "transaction%s remembered", cfg->matrix_homeserver, seen,
+                  seen == 1 ? "" : "s");
     return as;
 fail:
     release(as);

@@ -3,7 +3,8 @@
  *
  * Slack wants a 2xx within 3 seconds and retries otherwise, so the HTTP
  * handler only queues the event (a queue.c queue, spooled to
- * MSFAQ_SPOOL_DIR/slack-events when that is set); its worker thread asks
+ * MSFAQ_SPOOL_DIR/slack-events when that is set, or with --state kept in
+ * Redis and shared by the replicas); its worker thread asks
  * the KB and posts the answer with chat.postMessage (libmsfaq-post, which
  * formats it as mrkdwn with Block Kit, retries on 429 and 5xx, and keeps
  * what it cannot deliver in MSFAQ_DEAD_LETTER).  One thread is enough:
@@ -45,9 +46,10 @@ int serve_events_submit(serve_events *ev, const serve_event *e)
     if (!job)
         return SERVE_EVENT_DROPPED;
     int rc = serve_queue_submit(ev->queue, keys, n, job);   /* takes job */
-    return rc == SERVE_QUEUE_QUEUED      ? SERVE_EVENT_QUEUED
-           : rc == SERVE_QUEUE_DUPLICATE ? SERVE_EVENT_DUPLICATE
-                                         : SERVE_EVENT_DROPPED;
+    return rc == SERVE_QUEUE_QUEUED        ? SERVE_EVENT_QUEUED
+           : rc == SERVE_QUEUE_DUPLICATE   ? SERVE_EVENT_DUPLICATE
+           : rc == SERVE_QUEUE_UNAVAILABLE ? SERVE_EVENT_UNAVAILABLE
+                                           : SERVE_EVENT_DROPPED;
 }
 
 /* ----------------------------------------------------------- worker */
@@ -124,6 +126,7 @@ serve_events *serve_events_start(serve_app *app, char *err, size_t errlen)
     }
     serve_queue_config qc = {
         .name = "slack events",
+        .state = app->state,
         .spool_dir = cfg->spool_dir,
         .spool_name = "slack-events",
         .handle = answer,
