@@ -387,8 +387,8 @@ static int redis_submit(serve_store *s, const serve_queue_key *keys,
     } else if (!reply_is(rep, REDIS_REPLY_INTEGER, "EVAL (submit)", why,
                          sizeof why)) {
         /* Redis answered, but not as the script does: out of memory
-         * (maxmemory), a read-only replica, scripts disabled */
-        count(&r->m->state_errors);
+         * (maxmemory), a read-only replica, scripts disabled, not Redis */
+        went_down(r, "%s", why);
         serve_log("%s: %s: %s", st->name, r->where, why);
     } else {
         outcome = rep->integer == 1   ? SERVE_QUEUE_QUEUED
@@ -631,7 +631,7 @@ static int redis_next(serve_store *s, long wait_ms, serve_job *out)
             count(&r->m->state_errors);
             serve_log("%s: %s: %s", st->name, r->where, why);
             got = -1;
-            nap(st, BACKOFF_FIRST_MS);
+            nap(st, BLOCK_MS);   /* not worth a line more than once a s */
         }
     } else {
         /* [[stream, [entry, ...]]] */
@@ -641,9 +641,10 @@ static int redis_next(serve_store *s, long wait_ms, serve_job *out)
                                         ? sr->element[1] : NULL;
         if (!entries || entries->type != REDIS_REPLY_ARRAY) {
             count(&r->m->state_errors);
-            serve_log("%s: XREADGROUP: expected [[stream, [entries]]]",
-                      st->name);
+            serve_log("%s: %s: XREADGROUP: expected [[stream, [entries]]]",
+                      st->name, r->where);
             got = -1;
+            nap(st, BLOCK_MS);
         } else {
             for (size_t i = 0; i < entries->elements && got == 0; i++) {
                 int rc = take_entry(st, entries->element[i], out);

@@ -653,5 +653,97 @@ class ReplicaTest(unittest.TestCase):
         self.assertEqual(len(replies), n)
 
 
+class FakeRedis:
+    """Speaks RESP on 127.0.0.1 but answers what Redis never would: an
+    array to EVAL, a malformed array to XREADGROUP and XAUTOCLAIM, an
+    error to anything it does not know.  AUTH, SELECT and XGROUP get
+    +OK.  Records the commands' names."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.client, args=(c,),
+                             daemon=True).start()
+
+    def client(self, c):
+        f = c.makefile("rb")
+        try:
+            while True:
+                line = f.readline()
+                if not line.startswith(b"*"):
+                    return
+                args = []
+                for _ in range(int(line[1:])):
+                    n = int(f.readline()[1:])
+                    args.append(f.read(n + 2)[:-2])
+                name = args[0].upper().decode()
+                self.seen.append(name)
+                if name in ("AUTH", "SELECT", "XGROUP"):
+                    c.sendall(b"+OK\r\n")
+                elif name == "EVAL":
+                    c.sendall(b"*1\r\n$3\r\nabc\r\n")
+                elif name in ("XREADGROUP", "XAUTOCLAIM"):
+                    c.sendall(b"*1\r\n:5\r\n")
+                else:
+                    c.sendall(b"-ERR not here\r\n")
+        except (OSError, ValueError):
+            return
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class BadRedisTest(unittest.TestCase):
+    """A --state server that answers nonsense: the replica says what and
+    where, refuses deliveries with 503 (never "accepted" what it could
+    not keep), does not crash, and stops cleanly."""
+
+    def test_wrong_reply_types(self):
+        ts.need_sdk()
+        fake = FakeRedis()
+        self.addCleanup(fake.close)
+        api = ts.SlackAPI()
+        self.addCleanup(api.close)
+        srv = ts.Server(["--state", "redis://127.0.0.1:%d?claim_after_ms="
+                         "1000" % fake.port],
+                        {"MSFAQ_SLACK_SIGNING_SECRET": ts.SECRET,
+                         "MSFAQ_SLACK_BOT_TOKEN": ts.BOT_TOKEN,
+                         "MSFAQ_SLACK_API_URL": api.url,
+                         "MSFAQ_REDIS_PASSWORD": REDIS_PASSWORD})
+        srv.start()
+        self.addCleanup(srv.stop)
+        body = json.dumps(ts.mention(QUESTIONS[0], "EvBad1", ts="9.1"))
+        st, _, reply = srv.request("POST", "/slack/events", body, {
+            "Content-Type": "application/json", **ts.slack_headers(body)})
+        self.assertEqual(st, 503)
+        self.assertEqual(json.loads(reply)["error"], "unavailable")
+        srv.wait_log(r"slack events: redis 127\.0\.0\.1:%d db 0: EVAL "
+                     r"\(submit\): expected integer, got array" % fake.port)
+        srv.wait_log(r"XREADGROUP: expected \[\[stream, \[entries\]\]\]")
+        srv.wait_log(r"XAUTOCLAIM: not \[cursor, entries\]")
+        st, _, _ = srv.request("GET", "/healthz")
+        self.assertIn(st, (200, 503))
+        self.assertGreater(srv.metrics()["msfaq_state_errors_total"], 0)
+        srv.stop()           # exit 0, no sanitizer report
+        self.assertIn("AUTH", fake.seen)
+        self.assertNotIn(REDIS_PASSWORD, srv.log())
+        self.assertTrue(api.posts.empty())
+        print("BADREDIS: wrong reply types to EVAL, XREADGROUP and "
+              "XAUTOCLAIM: 503, named in the log, no crash")
+
+
 if __name__ == "__main__":
     ts.main()
