@@ -457,23 +457,27 @@ static void hold(rstore *st, const char *id)
 }
 
 /* XACK and XDEL of id, in one round trip (a script: both or neither).
- * false when Redis could not be told. */
-static bool acknowledge(rstore *st, const char *id)
+ * 1 when done, 0 when Redis could not be reached (worth trying again),
+ * -1 when it refused (logged; trying again would not help). */
+static int acknowledge(rstore *st, const char *id)
 {
     static const char script[] =
         "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
         "return redis.call('XDEL', KEYS[1], ARGV[2])\n";
     const char *argv[] = {"EVAL", script, "1", st->stream, GROUP, id};
     redisReply *rep = command(st->r, &st->wl, BLOCK_MS, 6, argv, NULL);
+    if (!rep)
+        return 0;
     char why[WHY_SIZE];
-    bool ok = rep && reply_is(rep, REDIS_REPLY_INTEGER, "XACK", why,
-                              sizeof why);
-    if (rep && !ok) {
+    int rc = 1;
+    if (!reply_is(rep, REDIS_REPLY_INTEGER, "XACK", why, sizeof why)) {
         count(&st->r->m->state_errors);
-        serve_log("%s: %s: %s", st->name, st->r->where, why);
+        serve_log("%s: %s: %s; entry %s stays pending", st->name,
+                  st->r->where, why, id);
+        rc = -1;
     }
     freeReplyObject(rep);
-    return ok;
+    return rc;
 }
 
 /* An entry that is not a job: kept in the bad stream for a person,
@@ -671,8 +675,10 @@ static void redis_done(serve_store *s, serve_job *j, bool handled)
         return;
     /* Redis may be down just now: try until it is back or we stop, or
      * another replica would answer this job again */
-    while (!acknowledge(st, j->id) && !atomic_load(&st->stopping))
-        nap(st, BACKOFF_FIRST_MS);
+    while (acknowledge(st, j->id) == 0 && !atomic_load(&st->stopping)) {
+        if (!worker_link(st))
+            nap(st, BACKOFF_FIRST_MS);
+    }
 }
 
 static void redis_stop(serve_store *s)
