@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "msfaq.h"
+#include "msfaq_post.h"   /* the message struct only */
 #include "program.h"
 
 int program_usage_error(const char *prog, const char *help, const char *fmt,
@@ -33,6 +34,15 @@ void program_refusal(int code, char *buf, size_t size)
     else
         snprintf(buf, size, "Sorry, I could not answer that (%s).",
                  msfaq_strerror(code));
+}
+
+void program_refusal_message(struct msfaq_post_message *msg, int code,
+                             char *buf, size_t size)
+{
+    program_refusal(code, buf, size);
+    msg->result = NULL;
+    msg->kind = MSFAQ_KIND_FALLBACK;
+    msg->answer = buf;
 }
 
 void program_log(const char *prog, const char *fmt, va_list ap)

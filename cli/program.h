@@ -20,6 +20,17 @@ int program_usage_error(const char *prog, const char *help, const char *fmt,
  * too long, not UTF-8, or anything else, as one sentence into buf. */
 void program_refusal(int code, char *buf, size_t size);
 
+struct msfaq_post_message;
+
+/* Makes msg (a libmsfaq-post message) the reply to a question that
+ * msfaq_ask() refused with code: program_refusal()'s sentence, written to
+ * buf (which must outlive msg's use), as a fallback without a result.
+ * The one "ask failed, reply with the refusal" path of the chat adapters
+ * (Slack events, the Matrix bot and application service).  Only fills
+ * fields: msfaq_program does not link libmsfaq-post. */
+void program_refusal_message(struct msfaq_post_message *msg, int code,
+                             char *buf, size_t size);
+
 /* One log line on stderr: UTC time to the millisecond, "PROG: ", the
  * message.  A single write(2), so lines from several threads never mix;
  * cut at 1 KiB. */

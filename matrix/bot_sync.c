@@ -34,7 +34,6 @@
 #include <time.h>
 
 #include "bot.h"
-#include "program.h"
 
 #define SYNC_MARGIN_MS 15000     /* client time-out beyond the long poll */
 #define BACKOFF_FIRST_MS 1000
@@ -164,26 +163,14 @@ static int is_direct(void *ud, const char *room_id)
 static void answer(bot *b, const char *room_id, const mx_message *m,
                    const char *question)
 {
-    msfaq_post_message msg = MSFAQ_POST_MESSAGE_INIT;
-    msg.question = question;
-    msg.channel = room_id;
-    msg.reply_to = m->event_id;
-    msg.reply_sender = m->sender;
-    msg.thread_ts = m->thread_root;
     msfaq_result *res = NULL;
-    msfaq_error err;
-    char why[160];
-    if (msfaq_ask(b->kb, question, 0, &res, &err) >= 0) {
-        msg.result = res;
-    } else {
-        /* a question we cannot take still gets a reply saying why */
-        program_refusal(err.code, why, sizeof why);
-        msg.kind = MSFAQ_KIND_FALLBACK;
-        msg.answer = why;
-    }
-    msfaq_post_receipt rec = MSFAQ_POST_RECEIPT_INIT;
+    msfaq_error err = {0};
+    /* a question we cannot take still gets a reply saying why */
+    int rc = msfaq_ask(b->kb, question, 0, &res, &err);
+    msfaq_post_receipt rec;
     msfaq_error perr;
-    if (msfaq_post_send(b->poster, &msg, &rec, &perr) == 0) {
+    if (mx_send_reply(b->poster, room_id, m, question, res,
+                      rc < 0 ? err.code : 0, &rec, &perr) == 0) {
         b->answered++;
         bot_log("answered %s in %s: %s%s%s, reply %s", m->event_id, room_id,
                 msfaq_kind_name(res ? msfaq_result_kind(res)

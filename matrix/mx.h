@@ -8,9 +8,11 @@
  *     event.c    which room events to answer, and the question in them;
  *                the walk over the bot's /sync replies; a cache of
  *                rooms' joined-member counts (direct rooms)
+ *     reply.c    the reply to a question, sent with libmsfaq-post
  *
- * Replies are not sent from here: libmsfaq-post's Matrix target formats
- * and sends them (m.notice, rich reply, transaction id from the event).
+ * Replies are formatted and sent by libmsfaq-post's Matrix target
+ * (m.notice, rich reply, transaction id from the event); reply.c only
+ * fills in the message, the same way for both programs.
  *
  * Not thread-safe per object: one mx_client and one mx_rooms per thread.
  * Names: mx_*.  Built as the static library msfaq_matrix_core.
@@ -22,6 +24,8 @@
 #include <stddef.h>
 
 #include <jansson.h>
+
+#include "msfaq_post.h"
 
 /* ----------------------------------------------------------- client.c */
 
@@ -204,5 +208,17 @@ int mx_rooms_get(const mx_rooms *r, const char *room_id);
 /* Returns 0, or -1 when out of memory (the count is then not kept). */
 int mx_rooms_set(mx_rooms *r, const char *room_id, int count);
 void mx_rooms_forget(mx_rooms *r, const char *room_id);
+
+/* ------------------------------------------------------------ reply.c */
+
+/* Sends the reply to m, asked in room_id: the answer r, or when r is NULL
+ * the refusal of a question msfaq_ask() refused with ask_code (as
+ * program_refusal() words it).  An m.notice rich reply to m's event, in
+ * its thread, mentioning its sender, with a transaction id derived from
+ * the event.  Fills *rec (reset first); returns what msfaq_post_send()
+ * returns, with perr filled on failure (no secret in it). */
+int mx_send_reply(msfaq_poster *p, const char *room_id, const mx_message *m,
+                  const char *question, const msfaq_result *r, int ask_code,
+                  msfaq_post_receipt *rec, msfaq_error *perr);
 
 #endif /* MSFAQ_MX_H */

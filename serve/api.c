@@ -60,6 +60,17 @@ void serve_route_healthz(serve_app *app, const serve_request *rq,
     serve_kbref *kb = serve_kb_acquire(&app->kb);
     json_int_t intents = (json_int_t)msfaq_kb_intent_count(kb->kb);
     serve_kb_release(kb);
+    /* a replica that cannot keep what it accepts is out of rotation:
+     * a load balancer or Kubernetes' readiness probe sends elsewhere */
+    char why[300];
+    if (!serve_state_up(app->state, why, sizeof why)) {
+        serve_reply_json(rp, 503,
+                         json_pack("{s:s,s:s,s:s,s:I}", "status",
+                                   "unavailable", "reason", why, "version",
+                                   msfaq_version(), "intents", intents));
+        rp->note = "state down";
+        return;
+    }
     serve_reply_json(rp, 200,
                      json_pack("{s:s,s:s,s:I}", "status", "ok", "version",
                                msfaq_version(), "intents", intents));

@@ -23,7 +23,8 @@
  *   homeserver resends the same txnId, with the same events, when our 200
  *   was lost; a repeat gets 200 {} and nothing else), remembered across
  *   restarts in MSFAQ_MATRIX_AS_STATE or MSFAQ_SPOOL_DIR, and with
- *   MSFAQ_SPOOL_DIR kept on disk until handled, so a crash loses none.
+ *   MSFAQ_SPOOL_DIR kept on disk until handled, so a crash loses none
+ *   (with --state, both in Redis, shared by the replicas, state.c).
  *   When the queue is full the transaction gets 503 and is not
  *   remembered, and the homeserver sends it again later.
  * - Independently, each reply's transaction id is derived from the event
@@ -43,7 +44,6 @@
 #include "msfaq_post.h"
 #include "mx.h"
 #include "serve.h"
-#include "program.h"
 
 #define PREFIX "/_matrix/app/v1"
 #define TXN_PATH PREFIX "/transactions/"
@@ -151,7 +151,9 @@ static void take_transaction(serve_appservice *as, const char *txn,
         matrix_error(rp, 503, "M_UNKNOWN", rc == SERVE_QUEUE_BUSY
                      ? "too many transactions queued"
                      : "cannot keep the transaction now");
-        rp->note = rc == SERVE_QUEUE_BUSY ? "busy" : "spool failed";
+        rp->note = rc == SERVE_QUEUE_BUSY          ? "busy"
+                   : rc == SERVE_QUEUE_UNAVAILABLE ? "state unavailable"
+                                                   : "spool failed";
         break;
     }
 }
@@ -298,26 +300,15 @@ static bool is_direct(serve_appservice *as, const char *room)
 static void answer(serve_appservice *as, const char *room,
                    const mx_message *m, const char *question)
 {
-    msfaq_post_message msg = MSFAQ_POST_MESSAGE_INIT;
-    msg.question = question;
-    msg.channel = room;
-    msg.reply_to = m->event_id;
-    msg.reply_sender = m->sender;
-    msg.thread_ts = m->thread_root;
     serve_answer ans = {0};
-    msfaq_error err;
-    char why[128];
+    msfaq_error err = {0};
+    /* a question we cannot take still gets a reply saying why */
     int rc = serve_ask(as->app, question, 0, &ans, &err);
-    if (rc >= 0) {
-        msg.result = ans.result;
-    } else {
-        program_refusal(err.code, why, sizeof why);
-        msg.kind = MSFAQ_KIND_FALLBACK;
-        msg.answer = why;
-    }
-    msfaq_post_receipt rec = MSFAQ_POST_RECEIPT_INIT;
+    msfaq_post_receipt rec;
     msfaq_error perr;
-    if (msfaq_post_send(as->poster, &msg, &rec, &perr) == 0) {
+    if (mx_send_reply(as->poster, room, m, question,
+                      rc >= 0 ? ans.result : NULL, rc < 0 ? err.code : 0,
+                      &rec, &perr) == 0) {
         as->answered++;
         serve_log("matrix appservice: answered %s in %s: %s, reply %s",
                   m->event_id, room,
@@ -469,21 +460,14 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
         snprintf(err, errlen, "MSFAQ_MATRIX_HOMESERVER / _AS_TOKEN: %s", why);
         goto fail;
     }
-    msfaq_post_config pc = MSFAQ_POST_CONFIG_INIT;
-    pc.target = MSFAQ_POST_MATRIX;
-    pc.url = cfg->matrix_homeserver;
-    pc.token = cfg->matrix_as_token;
-    pc.dead_letter = cfg->dead_letter;
-    pc.user_agent = SERVE_NAME "/" MSFAQ_VERSION_STRING;
-    pc.max_attempts = 3;
-    pc.timeout_ms = 10000;
-    msfaq_error perr;
-    if (!(as->poster = msfaq_post_open(&pc, &perr))) {
-        snprintf(err, errlen, "%s", perr.text);
+    if (!(as->poster = serve_poster_open(cfg, MSFAQ_POST_MATRIX,
+                                         cfg->matrix_homeserver,
+                                         cfg->matrix_as_token, 3, 10000,
+                                         err, errlen)))
         goto fail;
-    }
     serve_queue_config qc = {
         .name = "matrix appservice",
+        .state = app->state,
         .spool_dir = cfg->spool_dir,
         .spool_name = "matrix-transactions",
         /* when given, the txnIds go there, as before the spool existed */
@@ -499,10 +483,17 @@ serve_appservice *serve_appservice_start(serve_app *app, char *err,
                  : "MSFAQ_MATRIX_AS_STATE", why);
         goto fail;
     }
-    serve_log("matrix appservice: transactions at " PREFIX "/transactions/, "
-              "homeserver %s, %zu earlier transaction%s remembered",
-              cfg->matrix_homeserver, serve_queue_remembered(as->queue),
-              serve_queue_remembered(as->queue) == 1 ? "" : "s");
+    size_t seen = serve_queue_remembered(as->queue);
+    if (seen == (size_t)-1)      /* shared with the other replicas */
+        serve_log("matrix appservice: transactions at " PREFIX
+                  "/transactions/, homeserver %s, transactions remembered "
+                  "in %s", cfg->matrix_homeserver,
+                  serve_state_where(app->state));
+    else
+        serve_log("matrix appservice: transactions at " PREFIX
+                  "/transactions/, homeserver %s, %zu earlier "
+                  "transaction%s remembered", cfg->matrix_homeserver, seen,
+                  seen == 1 ? "" : "s");
     return as;
 fail:
     release(as);

@@ -52,6 +52,7 @@ enum {
     SET_MATRIX_AS_ID,
     SET_DEAD_LETTER,
     SET_SPOOL_DIR,
+    SET_REDIS_PASSWORD,
     SET_COUNT
 };
 
@@ -73,6 +74,7 @@ static const struct setting {
     [SET_MATRIX_AS_ID] = {"MSFAQ_MATRIX_AS_ID", false},
     [SET_DEAD_LETTER] = {"MSFAQ_DEAD_LETTER", false},
     [SET_SPOOL_DIR] = {"MSFAQ_SPOOL_DIR", false},
+    [SET_REDIS_PASSWORD] = {"MSFAQ_REDIS_PASSWORD", true},
 };
 
 /* Most entries in MSFAQ_WEB_ORIGINS. */
@@ -474,6 +476,7 @@ int serve_config_load(serve_config *cfg, const char *file, char *err,
     cfg->matrix_as_id = values[SET_MATRIX_AS_ID];
     cfg->dead_letter = values[SET_DEAD_LETTER];
     cfg->spool_dir = values[SET_SPOOL_DIR];
+    cfg->redis_password = values[SET_REDIS_PASSWORD];
     free_value(&values[SET_RESPONSE_TYPE]);
     return 0;
 fail:
@@ -496,6 +499,9 @@ void serve_config_free(serve_config *cfg)
     free_value(&cfg->matrix_as_id);
     free_value(&cfg->dead_letter);
     free_value(&cfg->spool_dir);
+    free_value(&cfg->redis_password);
+    free(cfg->state_url);
+    cfg->state_url = NULL;
     free_origins(&cfg->web_origins, &cfg->web_origin_count);
     free(cfg->kb_dir);
     free(cfg->listen);

@@ -3,7 +3,8 @@
  *
  * Slack wants a 2xx within 3 seconds and retries otherwise, so the HTTP
  * handler only queues the event (a queue.c queue, spooled to
- * MSFAQ_SPOOL_DIR/slack-events when that is set); its worker thread asks
+ * MSFAQ_SPOOL_DIR/slack-events when that is set, or with --state kept in
+ * Redis and shared by the replicas); its worker thread asks
  * the KB and posts the answer with chat.postMessage (libmsfaq-post, which
  * formats it as mrkdwn with Block Kit, retries on 429 and 5xx, and keeps
  * what it cannot deliver in MSFAQ_DEAD_LETTER).  One thread is enough:
@@ -45,9 +46,10 @@ int serve_events_submit(serve_events *ev, const serve_event *e)
     if (!job)
         return SERVE_EVENT_DROPPED;
     int rc = serve_queue_submit(ev->queue, keys, n, job);   /* takes job */
-    return rc == SERVE_QUEUE_QUEUED      ? SERVE_EVENT_QUEUED
-           : rc == SERVE_QUEUE_DUPLICATE ? SERVE_EVENT_DUPLICATE
-                                         : SERVE_EVENT_DROPPED;
+    return rc == SERVE_QUEUE_QUEUED        ? SERVE_EVENT_QUEUED
+           : rc == SERVE_QUEUE_DUPLICATE   ? SERVE_EVENT_DUPLICATE
+           : rc == SERVE_QUEUE_UNAVAILABLE ? SERVE_EVENT_UNAVAILABLE
+                                           : SERVE_EVENT_DROPPED;
 }
 
 /* ----------------------------------------------------------- worker */
@@ -98,9 +100,7 @@ static int answer(void *ctx, json_t *job)
     }
     /* a question we cannot take still gets a reply saying why */
     char why[128];
-    program_refusal(err.code, why, sizeof why);
-    msg.kind = MSFAQ_KIND_FALLBACK;
-    msg.answer = why;
+    program_refusal_message(&msg, err.code, why, sizeof why);
     post(ev, &msg);
     return 0;
 }
@@ -116,26 +116,22 @@ serve_events *serve_events_start(serve_app *app, char *err, size_t errlen)
         return NULL;
     }
     ev->app = app;
-    msfaq_post_config pc = MSFAQ_POST_CONFIG_INIT;
-    pc.target = MSFAQ_POST_SLACK_API;
-    pc.url = cfg->slack_api_url;
-    pc.token = cfg->slack_bot_token;
-    pc.dead_letter = cfg->dead_letter;
-    pc.user_agent = SERVE_NAME "/" MSFAQ_VERSION_STRING;
-    msfaq_error perr;
-    ev->poster = msfaq_post_open(&pc, &perr);
+    char why[512];
+    ev->poster = serve_poster_open(cfg, MSFAQ_POST_SLACK_API,
+                                   cfg->slack_api_url, cfg->slack_bot_token,
+                                   0, 0, why, sizeof why);
     if (!ev->poster) {
-        snprintf(err, errlen, "chat.postMessage: %s", perr.text);
+        snprintf(err, errlen, "chat.postMessage: %s", why);
         goto fail;
     }
     serve_queue_config qc = {
         .name = "slack events",
+        .state = app->state,
         .spool_dir = cfg->spool_dir,
         .spool_name = "slack-events",
         .handle = answer,
         .ctx = ev,
     };
-    char why[512];
     if (!(ev->queue = serve_queue_open(&qc, why, sizeof why)) ||
         serve_queue_run(ev->queue, why, sizeof why) < 0) {
         snprintf(err, errlen, "%s%s",

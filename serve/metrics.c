@@ -24,7 +24,7 @@ static const double bounds[SERVE_LATENCY_BUCKETS] = {
     0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
 
 static const char *const event_outcomes[SERVE_EVENT_OUTCOME_COUNT] = {
-    "queued", "duplicate", "ignored", "dropped"};
+    "queued", "duplicate", "ignored", "dropped", "unavailable"};
 
 static const char *const route_paths[SERVE_ROUTE_COUNT] = {
     "/v1/ask", "/slack/commands", "/slack/events", "/mattermost",
@@ -56,6 +56,11 @@ void serve_metrics_init(serve_metrics *m)
     atomic_init(&m->posts_failed, 0);
     atomic_init(&m->reloads_ok, 0);
     atomic_init(&m->reloads_failed, 0);
+    atomic_init(&m->state_up, 1);
+    m->state_shared = false;
+    atomic_init(&m->state_errors, 0);
+    atomic_init(&m->state_reconnects, 0);
+    atomic_init(&m->state_reclaimed, 0);
 }
 
 static void add(atomic_ulong *c)
@@ -180,6 +185,26 @@ char *serve_metrics_render(serve_metrics *m, int inflight, size_t *len)
                "msfaq_kb_reloads_total{result=\"ok\"} %lu\n"
                "msfaq_kb_reloads_total{result=\"failed\"} %lu\n",
             get(&m->reloads_ok), get(&m->reloads_failed));
+
+    fprintf(f, "# HELP msfaq_state_up 1 when the state (--state) takes "
+               "events and transactions, 0 when they get 503.\n"
+               "# TYPE msfaq_state_up gauge\n"
+               "msfaq_state_up{backend=\"%s\"} %d\n"
+               "# HELP msfaq_state_errors_total Failed connections to and "
+               "commands of the state (Redis).\n"
+               "# TYPE msfaq_state_errors_total counter\n"
+               "msfaq_state_errors_total %lu\n"
+               "# HELP msfaq_state_reconnects_total Times the state came "
+               "back after being down.\n"
+               "# TYPE msfaq_state_reconnects_total counter\n"
+               "msfaq_state_reconnects_total %lu\n"
+               "# HELP msfaq_state_reclaimed_total Jobs taken over from a "
+               "replica that did not finish them.\n"
+               "# TYPE msfaq_state_reclaimed_total counter\n"
+               "msfaq_state_reclaimed_total %lu\n",
+            m->state_shared ? "redis" : "local",
+            atomic_load(&m->state_up), get(&m->state_errors),
+            get(&m->state_reconnects), get(&m->state_reclaimed));
 
     if (fclose(f) != 0) {
         free(buf);

@@ -134,3 +134,23 @@ json_t *serve_format_json(int target, const char *question,
     msfaq_post_free(text);
     return obj;
 }
+
+msfaq_poster *serve_poster_open(const serve_config *cfg, int target,
+                                const char *url, const char *token,
+                                int max_attempts, long timeout_ms,
+                                char *err, size_t errlen)
+{
+    msfaq_post_config pc = MSFAQ_POST_CONFIG_INIT;
+    pc.target = target;
+    pc.url = url;
+    pc.token = token;
+    pc.dead_letter = cfg->dead_letter;
+    pc.user_agent = SERVE_NAME "/" MSFAQ_VERSION_STRING;
+    pc.max_attempts = max_attempts;
+    pc.timeout_ms = timeout_ms;
+    msfaq_error perr;
+    msfaq_poster *p = msfaq_post_open(&pc, &perr);
+    if (!p)
+        snprintf(err, errlen, "%s", perr.text);
+    return p;
+}

@@ -25,7 +25,10 @@
  *                    a worker thread; uses matrix/mx.h)
  *     form.c         application/x-www-form-urlencoded bodies
  *     queue.c        jobs answered after the HTTP reply, on a worker
- *                    thread: bounded, de-duplicated, spooled to disk
+ *                    thread: bounded, de-duplicated, kept in a store
+ *     state.c        where the stores live: --state URL, health
+ *     state_local.c  the local store: memory, MSFAQ_SPOOL_DIR on disk
+ *     state_redis.c  the Redis store, shared by replicas (hiredis)
  *     events.c       answering Slack events (a queue.c queue), with
  *                    de-duplication by event_id and by channel + ts
  *     kbref.c        the current KB, reference counted, swapped on reload
@@ -190,6 +193,9 @@ typedef struct serve_config {
                                     Matrix transactions accepted and not
                                     yet answered (queue.c); NULL: kept in
                                     memory only */
+    char *state_url;             /* --state: redis://... shared by the
+                                    replicas (state.c); NULL: local */
+    char *redis_password;        /* secret: MSFAQ_REDIS_PASSWORD */
 } serve_config;
 
 /* Fills the settings named MSFAQ_* from the environment (NAME or
@@ -262,6 +268,7 @@ enum serve_event_outcome {
     SERVE_EVENT_DUPLICATE,     /* event_id (or channel+ts) seen before */
     SERVE_EVENT_IGNORED,       /* bot, own message, other event type */
     SERVE_EVENT_DROPPED,       /* queue full, or no bot token */
+    SERVE_EVENT_UNAVAILABLE,   /* the state (Redis) cannot keep it now */
     SERVE_EVENT_OUTCOME_COUNT
 };
 
@@ -278,6 +285,12 @@ typedef struct serve_metrics {
     atomic_ulong events[SERVE_EVENT_OUTCOME_COUNT];
     atomic_ulong posts_ok, posts_failed;
     atomic_ulong reloads_ok, reloads_failed;
+    /* the state (state.c): up is a gauge (1 or 0); errors are failed
+     * commands or connections, reclaimed the jobs taken over from a
+     * replica that did not finish them */
+    atomic_int state_up;
+    bool state_shared;           /* Redis: set before any thread starts */
+    atomic_ulong state_errors, state_reconnects, state_reclaimed;
 } serve_metrics;
 
 void serve_metrics_init(serve_metrics *m);
@@ -294,10 +307,12 @@ char *serve_metrics_render(serve_metrics *m, int inflight, size_t *len);
 /* ------------------------------------------------------------- app */
 
 typedef struct serve_events serve_events;
+typedef struct serve_state serve_state;
 
 /* Everything a handler may use; shared by all threads. */
 typedef struct serve_app {
     const serve_config *cfg;
+    serve_state *state;        /* where the queues keep their jobs */
     serve_kbslot kb;
     serve_metrics metrics;
     serve_events *events;      /* NULL: Slack events are not answered */
@@ -382,6 +397,18 @@ void serve_answer_free(serve_answer *ans);
 json_t *serve_format_json(int target, const char *question,
                           const msfaq_result *r);
 
+struct msfaq_poster;
+
+/* The poster of a worker thread (Slack events, the Matrix application
+ * service): target (enum msfaq_post_target) at url with token, replies
+ * it cannot deliver to MSFAQ_DEAD_LETTER, msfaq-serve's User-Agent;
+ * max_attempts and timeout_ms 0 for libmsfaq-post's defaults.  NULL with
+ * err filled (naming the target, never the token). */
+struct msfaq_poster *serve_poster_open(const serve_config *cfg, int target,
+                                       const char *url, const char *token,
+                                       int max_attempts, long timeout_ms,
+                                       char *err, size_t errlen);
+
 /* ------------------------------------------------------------ routes */
 
 void serve_route_ask(serve_app *app, const serve_request *rq,
@@ -442,6 +469,57 @@ char *serve_web_csp(const serve_config *cfg);
  * could be confused by). */
 bool serve_web_origin_canon(const char *in, char *out, size_t size);
 
+/* ----------------------------------------------------------- state.c */
+
+/* Where the queues keep the jobs accepted and not yet handled, and the
+ * keys of the deliveries seen: the local store (memory, and the spool of
+ * MSFAQ_SPOOL_DIR; one process) or Redis (--state redis://...), shared by
+ * any number of replicas.  Queues, events and the application service
+ * see only this handle; state.h has the inside. */
+typedef struct serve_store serve_store;
+
+/* --state, parsed. */
+typedef struct serve_state_url {
+    char host[256];            /* TCP: a name or address; "" for a unix
+                                  socket */
+    int port;                  /* TCP: default 6379 */
+    char path[108];            /* unix socket path (sun_path's size) */
+    int db;                    /* SELECT db; default 0 */
+    long timeout_ms;           /* connect and each command; default 1000 */
+    long claim_ttl_s;          /* how long ids seen are kept; 86400 */
+    long claim_after_ms;       /* a job left unacknowledged this long by
+                                  a replica is taken over; 30000 */
+    long max_jobs;             /* jobs waiting, at most; 10000 */
+} serve_state_url;
+
+/* Parses redis://[HOST][:PORT][/DB][?OPTIONS] or
+ * redis+unix://PATH[?OPTIONS] (OPTIONS: db=N, timeout_ms=N,
+ * claim_ttl_s=N, claim_after_ms=N, max_jobs=N, separated by &).  0, or -1
+ * with err naming what is wrong and its place (the byte offset in url);
+ * err never quotes url, which might hold a password. */
+int serve_state_url_parse(const char *url, serve_state_url *u, char *err,
+                          size_t errlen);
+
+/* Opens the state: url NULL is the local store; else Redis at url (with
+ * password, which may be NULL), counting in m.  Redis need not be up:
+ * the state then starts down and connects by itself.  NULL with err
+ * filled when url is bad or memory runs out. */
+serve_state *serve_state_open(const char *url, const char *password,
+                              serve_metrics *m, char *err, size_t errlen);
+
+/* true when the state is shared by replicas (Redis). */
+bool serve_state_shared(const serve_state *st);
+
+/* true when the state takes work now; else false with the reason in why
+ * (no secret in it).  Never blocks for long.  Thread-safe. */
+bool serve_state_up(serve_state *st, char *why, size_t len);
+
+/* "redis 127.0.0.1:6379 db 0", "local"; st's. */
+const char *serve_state_where(const serve_state *st);
+
+/* After the queues were stopped.  NULL: no-op. */
+void serve_state_close(serve_state *st);
+
 /* ----------------------------------------------------------- queue.c */
 
 /* Jobs accepted over HTTP and handled afterwards, one at a time, by the
@@ -459,6 +537,11 @@ typedef struct serve_queue_key {
 void serve_queue_key_of(serve_queue_key *k, const char *kind, const char *a,
                         const char *b);
 
+/* A key in lowercase hex, NUL-terminated. */
+#define SERVE_QUEUE_KEY_HEX (2 * SERVE_SHA256_SIZE + 1)
+void serve_queue_key_hex(const serve_queue_key *k,
+                         char out[SERVE_QUEUE_KEY_HEX]);
+
 /* The last `slots` keys added, oldest forgotten first.  Not locked: its
  * owner's lock (or thread) guards it. */
 typedef struct serve_keyring {
@@ -474,6 +557,9 @@ void serve_keyring_free(serve_keyring *r);
 
 typedef struct serve_queue_config {
     const char *name;          /* for log lines: "slack events" */
+    /* Where the jobs and keys are kept (state.c); NULL: the local store
+     * with the spool settings below */
+    serve_state *state;
     /* The jobs not yet handled are kept in spool_dir/spool_name
      * (created, mode 0700); spool_dir NULL: in memory only */
     const char *spool_dir;
@@ -494,10 +580,13 @@ typedef struct serve_queue_config {
 } serve_queue_config;
 
 enum serve_queue_outcome {
-    SERVE_QUEUE_QUEUED,        /* accepted (on disk, with a spool) */
+    SERVE_QUEUE_QUEUED,        /* accepted (on disk, with a spool; in
+                                  Redis, with --state) */
     SERVE_QUEUE_DUPLICATE,     /* a key was seen before */
     SERVE_QUEUE_BUSY,          /* full, or stopping */
-    SERVE_QUEUE_FAILED         /* out of memory, or the spool refused it */
+    SERVE_QUEUE_FAILED,        /* out of memory, or the spool refused it */
+    SERVE_QUEUE_UNAVAILABLE    /* the state (Redis) is unreachable or
+                                  refused it: nothing was kept */
 };
 
 /* Opens the spool (queuing the jobs left in it) and the seen file.

@@ -68,6 +68,11 @@ static const char usage_text[] =
     "  --timeout SECONDS     idle time-out; a request must also arrive\n"
     "                        whole within it (default 15)\n"
     "  --max-body BYTES      request body cap (default 65536)\n"
+    "  --state URL           keep Slack event ids, Matrix transaction ids\n"
+    "                        and accepted work in Redis, shared by replicas:\n"
+    "                        redis://HOST[:PORT][/DB] or\n"
+    "                        redis+unix:///PATH[?db=N] (default: this\n"
+    "                        process and MSFAQ_SPOOL_DIR)"
     "  -h, --help            this help;  -V, --version  the version\n"
     "\n"
     "settings (environment, NAME_FILE=path, or --config FILE):\n"
@@ -88,6 +93,7 @@ static const char usage_text[] =
     "                              transactions until answered, across\n"
     "                              restarts and crashes (recommended)\n"
     "  MSFAQ_DEAD_LETTER           replies that could not be sent\n"
+    "  MSFAQ_REDIS_PASSWORD        the password of --state's Redis\n"
     "See docs/serve.md.\n";
 
 #define usage_error(...) \
@@ -136,7 +142,7 @@ static int parse_options(int argc, char **argv, serve_config *cfg,
         }
         static const char *const with_value[] = {
             "--kb", "--listen", "--config", "--threads", "--max-connections",
-            "--timeout", "--max-body"};
+            "--timeout", "--max-body", "--state"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(name, with_value[k]);
@@ -148,8 +154,11 @@ static int parse_options(int argc, char **argv, serve_config *cfg,
             val = argv[++i];
         }
         unsigned long n = 0;
-        if (!strcmp(name, "--kb") || !strcmp(name, "--listen")) {
-            char **slot = name[2] == 'k' ? &cfg->kb_dir : &cfg->listen;
+        if (!strcmp(name, "--kb") || !strcmp(name, "--listen") ||
+            !strcmp(name, "--state")) {
+            char **slot = name[2] == 'k'   ? &cfg->kb_dir
+                          : name[2] == 'l' ? &cfg->listen
+                                           : &cfg->state_url;
             free(*slot);
             if (!(*slot = strdup(val)))
                 return 1;
@@ -342,8 +351,22 @@ int main(int argc, char **argv)
     }
     kb_open = true;
 
+    /* before the queues: they keep their jobs in it */
+    if (!(app.state = serve_state_open(cfg.state_url, cfg.redis_password,
+                                       &app.metrics, err, sizeof err))) {
+        serve_log("%s", err);
+        goto done;
+    }
+    if (cfg.redis_password && !cfg.state_url)
+        serve_log("MSFAQ_REDIS_PASSWORD is set but there is no --state "
+                  "redis://...: not used");
+    if (cfg.state_url && cfg.spool_dir)
+        serve_log("--state %s: MSFAQ_SPOOL_DIR is not used",
+                  serve_state_where(app.state));
+
     /* the queues make their own sub-directories in it */
-    if (cfg.spool_dir && mkdir(cfg.spool_dir, 0700) != 0 && errno != EEXIST) {
+    if (cfg.spool_dir && !cfg.state_url && mkdir(cfg.spool_dir, 0700) != 0 &&
+        errno != EEXIST) {
         serve_log("MSFAQ_SPOOL_DIR: %s: %s", cfg.spool_dir, strerror(errno));
         goto done;
     }
@@ -374,7 +397,7 @@ int main(int argc, char **argv)
         }
     }
 
-    if (!cfg.spool_dir && (app.events || app.appservice))
+    if (!cfg.spool_dir && !cfg.state_url && (app.events || app.appservice))
         serve_log("MSFAQ_SPOOL_DIR is not set: events accepted but not yet "
                   "answered are lost if this process dies");
 
@@ -420,6 +443,7 @@ int main(int argc, char **argv)
 done:
     serve_events_stop(app.events);
     serve_appservice_stop(app.appservice);
+    serve_state_close(app.state);     /* after the queues it holds */
     if (kb_open)
         serve_kb_destroy(&app.kb);
     if (post_init)

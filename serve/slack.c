@@ -226,6 +226,12 @@ static void take_event(serve_app *app, json_t *in, json_t *ev,
         /* a 503 makes Slack deliver it again later */
         serve_reply_error(rp, 503, "busy", "too many events queued");
         rp->note = "dropped: queue full";
+    } else if (outcome == SERVE_EVENT_UNAVAILABLE) {
+        /* not kept, so not acknowledged: Slack delivers it again */
+        serve_reply_error(rp, 503, "unavailable",
+                          "the event cannot be kept now; deliver it again "
+                          "later");
+        rp->note = "state unavailable";
     } else {
         empty_ok(rp, outcome == SERVE_EVENT_QUEUED ? "queued" : "duplicate");
     }
