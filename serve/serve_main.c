@@ -72,7 +72,7 @@ static const char usage_text[] =
     "                        and accepted work in Redis, shared by replicas:\n"
     "                        redis://HOST[:PORT][/DB] or\n"
     "                        redis+unix:///PATH[?db=N] (default: this\n"
-    "                        process and MSFAQ_SPOOL_DIR)"
+    "                        process and MSFAQ_SPOOL_DIR)\n"
     "  -h, --help            this help;  -V, --version  the version\n"
     "\n"
     "settings (environment, NAME_FILE=path, or --config FILE):\n"
