@@ -207,6 +207,89 @@ static int term_regex(loader *ld, const char *term, const char *where,
     return out->oom ? MSFAQ_ENOMEM : 0;
 }
 
+/* ------------------------------------------------- terms as one regex */
+
+/* A concept's terms, as {name} inserts them into other patterns, are one
+ * regex.  Written as a flat alternation ("alcohol|beer|booze|...") PCRE2
+ * tries every term at every position; written as a trie of their letters
+ * ("a(?:lcohol)|b(?:eer|ooze)|...") it follows one path.  The set of texts
+ * matched is the same; where two terms match at one place the longer is
+ * tried first. */
+#define PLURAL '\x01'         /* the token for "(?:s|es)?" */
+
+typedef struct trie {
+    char tok;
+    bool end;                  /* a term ends here */
+    struct trie **kids;
+    int n_kids;
+} trie;
+
+static void trie_free(trie *t)
+{
+    for (int i = 0; t && i < t->n_kids; i++)
+        trie_free(t->kids[i]);
+    if (t)
+        free(t->kids);
+    free(t);
+}
+
+static int trie_add(trie *t, const char *form)
+{
+    for (const char *p = form; *p;) {
+        char tok = *p;
+        size_t adv = 1;
+        if (strncmp(p, "(?:s|es)?", 9) == 0) {
+            tok = PLURAL;
+            adv = 9;
+        }
+        trie *next = NULL;
+        for (int i = 0; i < t->n_kids && !next; i++)
+            if (t->kids[i]->tok == tok)
+                next = t->kids[i];
+        if (!next) {
+            trie **v = realloc(t->kids, (size_t)(t->n_kids + 1) * sizeof *v);
+            if (!v || !(next = calloc(1, sizeof *next))) {
+                if (v)
+                    t->kids = v;
+                return -1;
+            }
+            t->kids = v;
+            next->tok = tok;
+            /* children in byte order: the regex is the same every time */
+            int at = t->n_kids++;
+            while (at > 0 && (unsigned char)t->kids[at - 1]->tok >
+                                 (unsigned char)tok) {
+                t->kids[at] = t->kids[at - 1];
+                at--;
+            }
+            t->kids[at] = next;
+        }
+        t = next;
+        p += adv;
+    }
+    t->end = true;
+    return 0;
+}
+
+static void trie_emit(const trie *t, msfaqp_buf *out)
+{
+    int alts = t->n_kids + (t->end && t->n_kids ? 1 : 0);
+    if (alts > 1)
+        msfaqp_buf_puts(out, "(?:");
+    for (int i = 0; i < t->n_kids; i++) {
+        if (i)
+            msfaqp_buf_puts(out, "|");
+        const trie *k = t->kids[i];
+        if (k->tok == PLURAL)
+            msfaqp_buf_puts(out, "(?:s|es)?");
+        else
+            msfaqp_buf_put(out, &k->tok, 1);
+        trie_emit(k, out);
+    }
+    if (alts > 1)
+        msfaqp_buf_puts(out, t->end ? "|)" : ")");
+}
+
 /* ---------------------------------------------------------- concepts */
 
 static int role_of(const char *s)
@@ -242,7 +325,7 @@ static int load_concept(loader *ld, const char *key, json_t *v,
 {
     msfaq_kb *kb = ld->kb;
     static const char *const keys[] = {"description", "role", "terms",
-                                       "patterns", NULL};
+                                       "patterns", "unless", NULL};
     int rc;
     if (!msfaqp_ld_name(key))
         return msfaqp_ld_shape(ld, where, "a name holds a-z, 0-9 and _ "
@@ -257,6 +340,10 @@ static int load_concept(loader *ld, const char *key, json_t *v,
     json_t *terms = json_object_get(v, "terms");
     json_t *pats = json_object_get(v, "patterns");
     json_t *role = json_object_get(v, "role");
+    json_t *unless = json_object_get(v, "unless");
+    if (unless && (!json_is_array(unless) || !json_array_size(unless)))
+        return msfaqp_ld_shape(ld, where, "\"unless\" must be a non-empty "
+                               "array of earlier concepts");
     if ((terms && !json_is_array(terms)) || (pats && !json_is_array(pats)) ||
         json_array_size(terms) + json_array_size(pats) == 0)
         return msfaqp_ld_shape(ld, where, "needs \"terms\" or "
@@ -274,8 +361,26 @@ static int load_concept(loader *ld, const char *key, json_t *v,
     c->name = msfaqp_strdup(key);
     c->regexes = calloc(json_array_size(pats) + 1, sizeof *c->regexes);
     c->aliases = calloc(json_array_size(pats) + 1, sizeof *c->aliases);
-    if (!c->name || !c->regexes || !c->aliases)
+    c->unless = calloc(json_array_size(unless) + 1, sizeof *c->unless);
+    if (!c->name || !c->regexes || !c->aliases || !c->unless)
         return MSFAQ_ENOMEM;
+    size_t ui;
+    json_t *u;
+    json_array_foreach(unless, ui, u) {
+        char w2[240];
+        snprintf(w2, sizeof w2, "%s.unless[%zu]", where, ui);
+        int other = json_is_string(u)
+                        ? msfaqp_find_concept(kb, json_string_value(u),
+                                              json_string_length(u))
+                        : -1;
+        if (!json_is_string(u))
+            return msfaqp_ld_shape(ld, w2, "must be a concept name");
+        if (other < 0)
+            return msfaqp_ld_fail(ld, MSFAQ_EREF, -1, w2,
+                                  "no earlier concept \"%.60s\"",
+                                  json_string_value(u));
+        c->unless[c->n_unless++] = other;
+    }
     if (msfaqp_strmap_put(&kb->concept_ids, key, strlen(key), self))
         return MSFAQ_ENOMEM;
     msfaqp_buf re = {0};
@@ -283,20 +388,33 @@ static int load_concept(loader *ld, const char *key, json_t *v,
     json_t *t;
     char w[240];
     if (json_array_size(terms)) {
-        msfaqp_buf_puts(&re, "\\b(?:");
+        trie *root = calloc(1, sizeof *root);
+        if (!root) {
+            rc = MSFAQ_ENOMEM;
+            goto out;
+        }
         json_array_foreach(terms, idx, t) {
             snprintf(w, sizeof w, "%s.terms[%zu]", where, idx);
             if (!json_is_string(t)) {
                 rc = msfaqp_ld_shape(ld, w, "must be a string");
+                trie_free(root);
                 goto out;
             }
-            if (idx)
-                msfaqp_buf_puts(&re, "|");
-            if ((rc = term_regex(ld, json_string_value(t), w, &re)) ||
-                (rc = msfaqp_terms_add(kb, json_string_value(t), self)))
+            msfaqp_buf form = {0};
+            if ((rc = term_regex(ld, json_string_value(t), w, &form)) ||
+                (rc = msfaqp_terms_add(kb, json_string_value(t), self)) ||
+                (rc = form.oom || trie_add(root, form.p) ? MSFAQ_ENOMEM
+                                                         : 0)) {
+                free(form.p);
+                trie_free(root);
                 goto out;
+            }
+            free(form.p);
         }
+        msfaqp_buf_puts(&re, "\\b(?:");
+        trie_emit(root, &re);
         msfaqp_buf_puts(&re, ")\\b");
+        trie_free(root);
     }
     json_array_foreach(pats, idx, t) {
         snprintf(w, sizeof w, "%s.patterns[%zu]", where, idx);

@@ -80,7 +80,8 @@ typedef struct meta {
 } meta;
 typedef struct img_concept {
     uint32_t name, source;
-    int32_t role, screen, re_first, n_re, alias_first, n_alias;
+    int32_t role, screen, re_first, n_re, alias_first, n_alias,
+        unless_first, n_unless;
 } img_concept;
 typedef struct img_regex {
     uint32_t source;                 /* the regex as compiled */
@@ -264,7 +265,9 @@ static void write_records(writer *w, const msfaq_kb *kb)
                               cp->n_regexes ? cp->regexes[0].id : 0,
                               cp->n_regexes, ints(w, cp->aliases,
                                                   cp->n_aliases),
-                              cp->n_aliases};
+                              cp->n_aliases,
+                              ints(w, cp->unless, cp->n_unless),
+                              cp->n_unless};
     }
     for (int r = 0; r < x->n_regexes; r++) {
         const msfaqp_regex *re = x->regex[r];
@@ -882,6 +885,9 @@ static int read_payload(reader *r, bool trusted)
         cp->aliases = int_list(r, ic[c].alias_first, ic[c].n_alias, 0, (int)c,
                                "an alias is not an earlier concept");
         cp->n_aliases = ic[c].n_alias > 0 ? ic[c].n_alias : 0;
+        cp->unless = int_list(r, ic[c].unless_first, ic[c].n_unless, 0,
+                              (int)c, "an unless is not an earlier concept");
+        cp->n_unless = ic[c].n_unless > 0 ? ic[c].n_unless : 0;
     }
     if (r->bad)
         return MSFAQ_EIMAGE;

@@ -430,6 +430,7 @@ static void free_loaded(msfaq_kb *kb)
         }
         free(kb->concepts[i].regexes);
         free(kb->concepts[i].aliases);
+        free(kb->concepts[i].unless);
     }
     free(kb->concepts);
     msfaqp_strmap_free(&kb->concept_ids);

@@ -20,6 +20,9 @@ double msfaqp_confidence(double score)
     return score <= 0 ? 0.0 : 1.0 - pow(2.0, -score);
 }
 
+/* In hit[]: a concept with "unless" that a term found, not settled yet. */
+#define TERM_FOUND 0x40
+
 /* Intent i has evidence to weigh: a bit of the view's candidate set. */
 static void candidate(unsigned char *cand, int i)
 {
@@ -86,8 +89,13 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
                      &n_clauses);
     /* what the text holds makes the rest possible: concepts found by a
      * term, and the regexes whose every clause is met */
-    for (int k = 0; k < n_found; k++)
+    for (int k = 0; k < n_found; k++) {
         possible(v, cand, found[k]);
+        /* found by a term, but present only unless...: settled when asked */
+        if (kb->concepts[found[k]].n_unless)
+            v->hit[found[k]] = (unsigned char)((v->hit[found[k]] & 0x80) |
+                                               TERM_FOUND | MSFAQP_UNKNOWN);
+    }
     free(found);
     for (int k = 0; k < x->n_free; k++)
         live(v, cand, x->free_regex[k]);
@@ -101,6 +109,44 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
         }
     }
     free(clauses);
+    /* the stretches regexes read: the whole text, or for a long one
+     * overlapping stretches of MSFAQP_CHUNK_WORDS words (see run()) */
+    int n = t->n_words;
+    int n_chunks = n <= MSFAQP_CHUNK_WORDS
+                       ? 1
+                       : 1 + (n - MSFAQP_CHUNK_WORDS + MSFAQP_CHUNK_STEP - 1) /
+                                 MSFAQP_CHUNK_STEP;
+    v->chunk = malloc(2 * (size_t)n_chunks * sizeof *v->chunk);
+    if (!v->chunk) {
+        free(cand);
+        msfaqp_view_free(v);
+        return MSFAQ_ENOMEM;
+    }
+    if (n <= MSFAQP_CHUNK_WORDS) {
+        v->chunk[0] = 0;
+        v->chunk[1] = t->len;
+    } else {
+        /* each stretch has its own literals: a regex runs only on the
+         * stretches that hold one of each of its clauses */
+        size_t bytes = (size_t)kb->lits.n_clauses / 8 + 1;
+        v->chunk_met = calloc((size_t)n_chunks * bytes, 1);
+        if (!v->chunk_met) {
+            free(cand);
+            msfaqp_view_free(v);
+            return MSFAQ_ENOMEM;
+        }
+        for (int k = 0; k < n_chunks; k++) {
+            int first = k * MSFAQP_CHUNK_STEP;
+            int last = first + MSFAQP_CHUNK_WORDS < n
+                           ? first + MSFAQP_CHUNK_WORDS - 1 : n - 1;
+            v->chunk[2 * k] = t->tokens[first].at;
+            v->chunk[2 * k + 1] = t->tokens[last].at + t->tokens[last].len;
+            msfaqp_lits_scan(&kb->lits, t->norm + v->chunk[2 * k],
+                             v->chunk[2 * k + 1] - v->chunk[2 * k],
+                             v->chunk_met + (size_t)k * bytes, NULL, NULL);
+        }
+    }
+    v->n_chunks = n_chunks;
     /* in file order: ties go to the intent written first */
     for (int b = 0; b <= kb->n_intents / 8; b++)
         for (unsigned bits = cand[b]; bits; bits &= bits - 1)
@@ -119,14 +165,49 @@ void msfaqp_view_free(msfaqp_view *v)
     free(v->re_met);
     free(v->possible);
     free(v->cands);
-    v->hit = v->cover = v->met = v->re_met = NULL;
+    free(v->chunk);
+    free(v->chunk_met);
+    v->hit = v->cover = v->met = v->re_met = v->chunk_met = NULL;
     v->possible = v->cands = NULL;
+    v->chunk = NULL;
 }
 
 /* May regex r run on v's text: are all its clauses met? */
 static bool may_run(const msfaqp_view *v, const msfaqp_regex *r)
 {
     return v->re_met[r->id] == r->n_need;
+}
+
+/* Runs r over v's text from byte from on: the first match (its place in
+ * v->md), PCRE2_ERROR_NOMATCH, or another PCRE2 error.
+ *
+ * A text of up to MSFAQP_CHUNK_WORDS words is one subject.  A longer one
+ * is read in overlapping stretches of that many words, each a subject of
+ * its own whose lookbehinds still see what comes before it and where "$"
+ * matches only at the real end: a KB regex spans a few words (windows of
+ * "(?: \S+){0,8}"), so what it can match fits in one stretch, and a 4 KB
+ * message costs a few short questions, not a search that grows with the
+ * square of its length.  What must read the whole text ("no person is
+ * named anywhere") is a concept's "unless" or a rule's groups, not one
+ * regex. */
+static int run(msfaqp_view *v, const msfaqp_regex *r, size_t from)
+{
+    int rc = PCRE2_ERROR_NOMATCH;
+    size_t bytes = (size_t)v->kb->lits.n_clauses / 8 + 1;
+    for (int k = 0; k < v->n_chunks; k++) {
+        size_t lo = v->chunk[2 * k], hi = v->chunk[2 * k + 1];
+        if (hi < from ||
+            (v->chunk_met &&
+             !msfaqp_need_met(r, v->chunk_met + (size_t)k * bytes)))
+            continue;
+        rc = msfaqp_regex_run_from(v->kb, r, v->t->norm, hi,
+                                   from > lo ? from : lo,
+                                   k + 1 < v->n_chunks ? PCRE2_NOTEOL : 0,
+                                   v->md);
+        if (rc != PCRE2_ERROR_NOMATCH)
+            return rc;
+    }
+    return rc;
 }
 
 /* A match of a concept with a role covers the words it spans, so that
@@ -143,18 +224,17 @@ static void cover_match(msfaqp_view *v, int role)
 
 bool msfaqp_present(msfaqp_view *v, int c)
 {
-    if (v->hit[c] != MSFAQP_UNKNOWN)
+    if ((v->hit[c] & ~TERM_FOUND) != MSFAQP_UNKNOWN)
         return v->hit[c] == MSFAQP_PRESENT;
     const msfaqp_concept *cp = &v->kb->concepts[c];
-    bool found = false;
+    bool found = v->hit[c] & TERM_FOUND;
     /* aliases name earlier concepts, so this recursion ends */
     for (int k = 0; k < cp->n_aliases && !found; k++)
         found = msfaqp_present(v, cp->aliases[k]);
     for (int k = 0; k < cp->n_regexes && !found; k++) {
         if (!may_run(v, &cp->regexes[k]))
             continue;
-        int rc = msfaqp_regex_run(v->kb, &cp->regexes[k], v->t->norm,
-                                  v->t->len, v->md);
+        int rc = run(v, &cp->regexes[k], 0);
         if (rc >= 0) {
             found = true;
             if (cp->role == MSFAQP_ROLE_SMALLTALK)
@@ -165,6 +245,9 @@ bool msfaqp_present(msfaqp_view *v, int c)
             v->limit_hit = true;
         }
     }
+    /* ...unless what rules it out is there */
+    for (int k = 0; k < cp->n_unless && found; k++)
+        found = !msfaqp_present(v, cp->unless[k]);
     v->hit[c] = found ? MSFAQP_PRESENT : MSFAQP_ABSENT;
     return found;
 }
@@ -182,8 +265,7 @@ void msfaqp_sweep(msfaqp_view *v, int c)
         size_t at = 0;
         /* each match starts past the last: at most one per word */
         for (int n = 0; n <= v->t->n_words && at <= v->t->len; n++) {
-            int rc = msfaqp_regex_run_from(v->kb, &cp->regexes[k],
-                                           v->t->norm, v->t->len, at, v->md);
+            int rc = run(v, &cp->regexes[k], at);
             if (rc < 0) {
                 v->limit_hit = v->limit_hit || rc != PCRE2_ERROR_NOMATCH;
                 break;
@@ -232,8 +314,7 @@ double msfaqp_score_intent(msfaqp_view *v, const msfaqp_intent *in,
         } else if (!may_run(v, &P->re)) {
             hit = false;
         } else {
-            int rc = msfaqp_regex_run(v->kb, &P->re, v->t->norm, v->t->len,
-                                      v->md);
+            int rc = run(v, &P->re, 0);
             if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
                 v->limit_hit = true;
             hit = rc >= 0;

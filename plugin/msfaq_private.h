@@ -41,6 +41,9 @@
 #define MSFAQP_MAX_CONCEPTS 65536     /* a KB is bounded, not small */
 #define MSFAQP_MAX_TOP 5           /* intents listed in explain/suggest */
 #define MSFAQP_MAX_REGEX 65536     /* bytes of a regex after {expansion} */
+#define MSFAQP_CHUNK_WORDS 64      /* a longer text is read by regexes in */
+#define MSFAQP_CHUNK_STEP 40       /* stretches of this many words, this
+                                      far apart (overlapping by 24) */
 
 /* An open-addressing map from strings to ints (strmap.c). */
 typedef struct msfaqp_strmap {
@@ -141,6 +144,11 @@ typedef struct msfaqp_concept {
     int n_regexes;
     int *aliases;        /* patterns that are exactly "{other}": present */
     int n_aliases;       /* whenever that earlier concept is */
+    int *unless;         /* earlier concepts that, present anywhere in the */
+    int n_unless;        /* text, make this one absent ("a question of
+                            fact", unless a person of the asker's is in
+                            it): what a regex could only say with a
+                            lookahead over the whole text */
 } msfaqp_concept;
 
 /* One literal term ("car t cell", "side effect"), indexed by the stem of
@@ -460,11 +468,12 @@ MSFAQP_HIDDEN bool msfaqp_regex_ready(const msfaq_kb *kb,
 MSFAQP_HIDDEN int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
                                    const char *s, size_t len,
                                    pcre2_match_data *md);
-/* The same from byte start of s on (lookbehinds still see before it). */
+/* The same from byte start of s on (lookbehinds still see before it),
+ * with PCRE2 match options (PCRE2_NOTEOL). */
 MSFAQP_HIDDEN int msfaqp_regex_run_from(const msfaq_kb *kb,
                                         const msfaqp_regex *r, const char *s,
                                         size_t len, size_t start,
-                                        pcre2_match_data *md);
+                                        uint32_t opts, pcre2_match_data *md);
 
 /* ---- match.c: what one text holds, and an intent's score on it */
 enum { MSFAQP_ABSENT = 0, MSFAQP_PRESENT = 1, MSFAQP_UNKNOWN = 2 };
@@ -487,6 +496,11 @@ typedef struct msfaqp_view {
     int n_cands;
     int *possible;            /* concepts that are not known absent */
     int n_possible;
+    size_t *chunk;            /* the stretches of text regexes read:
+                                 [chunk[2i], chunk[2i + 1]) (see match.c) */
+    int n_chunks;
+    unsigned char *chunk_met; /* when more than one: each stretch's own
+                                 clauses met, n_clauses bits apiece */
     unsigned char *cover;     /* per word: the roles of the concepts whose
                                  terms (or, for a concept with a role, whose
                                  patterns) span it */

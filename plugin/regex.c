@@ -39,12 +39,12 @@ bool msfaqp_regex_ready(const msfaq_kb *kb, const msfaqp_regex *r)
 int msfaqp_regex_run(const msfaq_kb *kb, const msfaqp_regex *r,
                      const char *s, size_t len, pcre2_match_data *md)
 {
-    return msfaqp_regex_run_from(kb, r, s, len, 0, md);
+    return msfaqp_regex_run_from(kb, r, s, len, 0, 0, md);
 }
 
 int msfaqp_regex_run_from(const msfaq_kb *kb, const msfaqp_regex *r,
                           const char *s, size_t len, size_t start,
-                          pcre2_match_data *md)
+                          uint32_t opts, pcre2_match_data *md)
 {
     if (!msfaqp_regex_ready(kb, r))
         return PCRE2_ERROR_NOMATCH;
@@ -56,7 +56,7 @@ int msfaqp_regex_run_from(const msfaq_kb *kb, const msfaqp_regex *r,
     if (jit == 0 && len <= MSFAQP_INTERPRET_MAX &&
         atomic_fetch_add_explicit(&w->runs, 1, memory_order_relaxed) <
             MSFAQP_JIT_AFTER)
-        return pcre2_match(r->code, (PCRE2_SPTR)s, len, start, 0, md,
+        return pcre2_match(r->code, (PCRE2_SPTR)s, len, start, opts, md,
                            kb->mctx);
     if (jit == 0) {
         /* the KB is shared and otherwise immutable: one thread compiles
@@ -75,7 +75,8 @@ int msfaqp_regex_run_from(const msfaq_kb *kb, const msfaqp_regex *r,
     /* the JIT entry skips the interpreter's option checks; the match limit
      * still applies (the depth limit is an interpreter notion) */
     if (jit == 1)
-        return pcre2_jit_match(r->code, (PCRE2_SPTR)s, len, start, 0, md,
-                               kb->mctx);
-    return pcre2_match(r->code, (PCRE2_SPTR)s, len, start, 0, md, kb->mctx);
+        return pcre2_jit_match(r->code, (PCRE2_SPTR)s, len, start, opts,
+                               md, kb->mctx);
+    return pcre2_match(r->code, (PCRE2_SPTR)s, len, start, opts, md,
+                       kb->mctx);
 }

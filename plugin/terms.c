@@ -130,7 +130,13 @@ static void try_list(const msfaq_kb *kb, int k, const msfaqp_text *t,
             hit[term->concept] = MSFAQP_PRESENT;
             found[(*n_found)++] = term->concept;
         }
-        int role = kb->concepts[term->concept].role;
+        /* the safety screen's lexicons say nothing about the domain: a
+         * word only they know ("card", "tired") is still unknown to the
+         * gate */
+        const msfaqp_concept *cp = &kb->concepts[term->concept];
+        if (cp->screen)
+            continue;
+        int role = cp->role;
         if (role == MSFAQP_ROLE_SMALLTALK && term->n_words > 1)
             role |= MSFAQP_COVER_CHAT;
         for (int w = 0; w < term->n_words; w++)
