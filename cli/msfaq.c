@@ -1,5 +1,6 @@
 /*
- * msfaq.c - the msfaq command: ask, explain, lint, compile, repl.
+ * msfaq.c - the msfaq command: ask, explain, lint, compile; repl and the
+ * chat adapters are programs of their own (msfaq-repl, msfaq-post, ...).
  *
  * Uses only the public header, as any other host would.  Exit status:
  * 0 success (any reply kind), 1 the KB could not be opened or lint found
@@ -19,10 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <editline/readline.h>
-
 #include "msfaq.h"
 #include "program.h"
+#include "reply.h"
 
 #define EXIT_USAGE 2
 
@@ -56,43 +56,6 @@ static const char usage_text[] =
 #define usage_error(...) \
     program_usage_error("msfaq", "msfaq", __VA_ARGS__)
 
-static void print_kb_error(const msfaq_error *e)
-{
-    if (e->file[0] && e->line > 0)
-        fprintf(stderr, "msfaq: %s:%d:%d: %s\n", e->file, e->line,
-                e->column, e->text);
-    else if (e->file[0])
-        fprintf(stderr, "msfaq: %s: %s\n", e->file, e->text);
-    else
-        fprintf(stderr, "msfaq: %s\n", e->text);
-}
-
-static msfaq_kb *open_kb(const char *dir)
-{
-    msfaq_error err;
-    msfaq_kb *kb = msfaq_kb_open(dir, 0, &err);
-    if (!kb)
-        print_kb_error(&err);
-    return kb;
-}
-
-/* ---------------------------------------------------------- printing */
-
-static void print_human(const msfaq_result *r)
-{
-    int kind = msfaq_result_kind(r);
-    const char *section = msfaq_result_section(r);
-    printf("%s\n", msfaq_result_answer(r));
-    if (section)
-        printf("\nSection: %s\n", section);
-    size_t n = msfaq_result_follow_up_count(r);
-    if (n)
-        printf("\n%s\n", kind == MSFAQ_KIND_CLARIFY ? "Options:"
-                                                    : "You could also ask:");
-    for (size_t i = 0; i < n; i++)
-        printf("  - %s\n", msfaq_result_follow_up(r, i));
-}
-
 static void print_json_error(const msfaq_error *e, long lineno)
 {
     json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "kind", "error",
@@ -102,134 +65,6 @@ static void print_json_error(const msfaq_error *e, long lineno)
     printf("%s\n", s ? s : "{\"kind\":\"error\"}");
     free(s);
     json_decref(o);
-}
-
-/* Prints the strings of a JSON array after label, or "(none)". */
-static void print_list(const char *label, json_t *a)
-{
-    size_t i;
-    json_t *v;
-    printf("%s", label);
-    json_array_foreach(a, i, v)
-        printf(" %s", json_string_value(v));
-    printf("%s\n", json_array_size(a) ? "" : " (none)");
-}
-
-static void print_explain(const msfaq_result *r)
-{
-    json_error_t je;
-    json_t *x = json_loads(msfaq_result_explain(r), 0, &je);
-    if (!x) {
-        printf("%s\n", msfaq_result_explain(r));
-        return;
-    }
-    size_t i;
-    json_t *v;
-    printf("normalised:  %s\n",
-           json_string_value(json_object_get(x, "normalized")));
-    printf("corrected:  ");
-    json_array_foreach(json_object_get(x, "corrected"), i, v)
-        printf(" %s->%s", json_string_value(json_object_get(v, "from")),
-               json_string_value(json_object_get(v, "to")));
-    printf("%s\n",
-           json_array_size(json_object_get(x, "corrected")) ? "" : " (none)");
-    json_t *focus = json_object_get(x, "focus");
-    if (json_is_string(focus))
-        printf("question:    %s (the sentences that ask)\n",
-               json_string_value(focus));
-    printf("stems:       %s\n", json_string_value(json_object_get(x, "stems")));
-
-    json_t *sc = json_object_get(x, "screen");
-    json_t *rule = json_object_get(sc, "rule");
-    printf("1 safety:    %s", json_is_string(rule) ? "FIRED, rule "
-                                                    : "not fired");
-    if (json_is_string(rule))
-        printf("%s", json_string_value(rule));
-    print_list(";  lexicons:", json_object_get(sc, "lexicons"));
-    if (json_array_size(json_object_get(sc, "near")))
-        print_list("             rules with some evidence:",
-                   json_object_get(sc, "near"));
-
-    json_t *g = json_object_get(x, "gate");
-    printf("2 gate:      %s (%s)\n",
-           json_is_true(json_object_get(g, "in")) ? "IN" : "OUT",
-           json_string_value(json_object_get(g, "why")));
-    print_list("             anchors:", json_object_get(g, "anchors"));
-    print_list("             topics: ", json_object_get(g, "topics"));
-    print_list("             unknown words:",
-               json_object_get(g, "unknown_words"));
-    printf("             small talk allowed: %s\n",
-           json_is_true(json_object_get(g, "small_talk_allowed")) ? "yes"
-                                                                  : "no");
-    print_list("3 concepts: ", json_object_get(x, "concepts"));
-    if (json_array_size(json_object_get(x, "patterns"))) {
-        printf("  patterns:\n");
-        json_array_foreach(json_object_get(x, "patterns"), i, v)
-            printf("    %-22s %+.2f  /%s/\n",
-                   json_string_value(json_object_get(v, "intent")),
-                   json_real_value(json_object_get(v, "weight")),
-                   json_string_value(json_object_get(v, "regex")));
-    }
-    printf("  top intents (kind, tier, score, confidence):\n");
-    json_array_foreach(json_object_get(x, "top"), i, v)
-        printf("    %-22s %-9s %3d  %5.2f  %.2f%s\n",
-               json_string_value(json_object_get(v, "intent")),
-               json_string_value(json_object_get(v, "kind")),
-               (int)json_integer_value(json_object_get(v, "priority")),
-               json_real_value(json_object_get(v, "score")),
-               json_real_value(json_object_get(v, "confidence")),
-               json_is_true(json_object_get(v, "candidate"))
-                   ? "" : "  (not a candidate: a required concept is "
-                          "missing or vetoed, or the gate keeps it out)");
-    json_t *chosen = json_object_get(x, "chosen");
-    json_t *ru = json_object_get(x, "runner_up");
-    json_t *mg = json_object_get(x, "margin");
-    printf("  chosen:    %s", json_is_string(chosen)
-                                  ? json_string_value(chosen)
-                                  : "(none above the threshold)");
-    if (json_is_string(ru))
-        printf("; runner-up %s", json_string_value(ru));
-    if (json_is_real(mg))
-        printf("; margin %.2f (asks back under %.2f)", json_real_value(mg),
-               json_real_value(json_object_get(x, "clarify_margin")));
-    printf("\n  threshold: confidence %.2f\n",
-           json_real_value(json_object_get(x, "threshold")));
-    json_t *sp = json_object_get(x, "specifics");
-    json_t *unsaid = json_object_get(sp, "unsaid");
-    print_list("4 specifics: asked for:", json_object_get(sp, "asked"));
-    if (json_is_string(unsaid))
-        printf("             the chosen section does not give: %s\n",
-               json_string_value(unsaid));
-    if (json_is_true(json_object_get(x, "limit_hit")))
-        printf("note:        a pattern hit its match limit\n");
-    printf("decided by:  %s\n",
-           json_string_value(json_object_get(x, "decided_by")));
-    printf("reply:       %s (%s, confidence %.2f)\n\n",
-           msfaq_kind_name(msfaq_result_kind(r)), msfaq_result_intent(r),
-           msfaq_result_confidence(r));
-    json_decref(x);
-    print_human(r);
-}
-
-/* -------------------------------------------------------------- ask */
-
-/* Answers one question and prints the reply.  Returns 0, or the error
- * code with err filled. */
-static int answer(msfaq_kb *kb, const char *q, bool json, bool why,
-                  msfaq_error *err)
-{
-    msfaq_result *r;
-    int rc = msfaq_ask(kb, q, why ? MSFAQ_ASK_EXPLAIN : 0, &r, err);
-    if (rc < 0)
-        return rc;
-    if (json)
-        printf("%s\n", why ? msfaq_result_explain(r) : msfaq_result_json(r));
-    else if (why)
-        print_explain(r);
-    else
-        print_human(r);
-    msfaq_result_free(r);
-    return 0;
 }
 
 /* Reads one line of at most MSFAQ_MAX_QUESTION bytes into buf (which
@@ -278,7 +113,7 @@ static int ask_stdin(msfaq_kb *kb, bool json)
             err.code = rc = MSFAQ_EUTF8;
             snprintf(err.text, sizeof err.text, "line holds a NUL byte");
         } else {
-            rc = answer(kb, buf, json, false, &err);
+            rc = cli_answer(kb, buf, json, false, &err);
         }
         if (rc < 0) {
             if (json)
@@ -337,7 +172,7 @@ static int cmd_ask(msfaq_kb *kb, int argc, char **argv, bool why)
     if (rc)
         return rc;
     msfaq_error err;
-    if (answer(kb, q, json, why, &err) < 0) {
+    if (cli_answer(kb, q, json, why, &err) < 0) {
         fprintf(stderr, "msfaq: %s\n", err.text);
         return err.code == MSFAQ_ENOMEM ? 1 : EXIT_USAGE;
     }
@@ -364,7 +199,7 @@ static int cmd_lint(const char *kb_dir, int argc, char **argv)
                                argv[i]);
         dir = argv[i];
     }
-    msfaq_kb *kb = open_kb(dir);
+    msfaq_kb *kb = cli_open_kb(dir);
     if (!kb)
         return 1;
     int n = msfaq_kb_lint(kb, lint_finding, (void *)(dir ? dir : "embedded"));
@@ -402,60 +237,17 @@ static int cmd_compile(const char *kb_dir, int argc, char **argv)
     if (n != 2)
         return usage_error("%s", "compile needs a KB (a folder or an image) "
                                  "and an OUT file");
-    msfaq_kb *kb = open_kb(args[0]);
+    msfaq_kb *kb = cli_open_kb(args[0]);
     if (!kb)
         return 1;
     msfaq_error err;
     int rc = msfaq_kb_save(kb, args[1], &err);
     msfaq_kb_close(kb);
     if (rc) {
-        print_kb_error(&err);
+        cli_print_kb_error(&err);
         return 1;
     }
     printf("%s: compiled %s\n", args[1], args[0]);
-    return 0;
-}
-
-/* ------------------------------------------------------------- repl */
-
-static int cmd_repl(msfaq_kb *kb, int argc, char **argv)
-{
-    if (argc)
-        return usage_error("repl takes no arguments: unexpected '%s'",
-                           argv[0]);
-    char hist[1024] = "";
-    const char *home = getenv("HOME");
-    if (home && snprintf(hist, sizeof hist, "%s/.msfaq_history", home) <
-                    (int)sizeof hist)
-        read_history(hist);
-    else
-        hist[0] = '\0';
-    bool tty = isatty(STDIN_FILENO);
-    if (tty)
-        printf("msfaq %s: ask about immune therapy for MS. "
-               "':why QUESTION' explains, ':quit' or Ctrl-D leaves.\n",
-               msfaq_version());
-    char *line;
-    while ((line = readline(tty ? "msfaq> " : "")) != NULL) {
-        char *q = line;
-        while (*q == ' ')
-            q++;
-        if (strcmp(q, ":quit") == 0 || strcmp(q, ":q") == 0) {
-            free(line);
-            break;
-        }
-        if (*q) {
-            add_history(q);
-            bool why = strncmp(q, ":why ", 5) == 0;
-            msfaq_error err;
-            if (answer(kb, why ? q + 5 : q, false, why, &err) < 0)
-                printf("error: %s\n", err.text);
-            printf("\n");
-        }
-        free(line);
-    }
-    if (hist[0])
-        write_history(hist);
     return 0;
 }
 
@@ -463,8 +255,9 @@ static int cmd_repl(msfaq_kb *kb, int argc, char **argv)
 
 /* "msfaq post ..." runs msfaq-post from the directory msfaq lives in, or
  * from PATH, the way git runs git-<command>.  The chat adapters link
- * libcurl and libmicrohttpd; keeping them in their own programs keeps
- * those libraries' load time off every "msfaq ask". */
+ * libcurl and libmicrohttpd, and the interactive prompt libedit; keeping
+ * them in their own programs keeps those libraries' load time off every
+ * "msfaq ask". */
 static int run_external(const char *cmd, char **argv)
 {
     char name[64], path[4096];
@@ -518,8 +311,7 @@ int main(int argc, char **argv)
                                  "compile, repl)");
     const char *cmd = argv[i++];
     bool core = !strcmp(cmd, "ask") || !strcmp(cmd, "explain") ||
-                !strcmp(cmd, "lint") || !strcmp(cmd, "repl") ||
-                !strcmp(cmd, "compile");
+                !strcmp(cmd, "lint") || !strcmp(cmd, "compile");
     if (!core) {
         /* pass the global --kb on to the adapter */
         char **args = calloc((size_t)(argc - i) + 4, sizeof *args);
@@ -559,12 +351,11 @@ int main(int argc, char **argv)
         return cmd_lint(kb_dir, argc - i, argv + i);
     if (!strcmp(cmd, "compile"))
         return cmd_compile(kb_dir, argc - i, argv + i);
-    bool is_why = !strcmp(cmd, "explain"), is_repl = !strcmp(cmd, "repl");
-    msfaq_kb *kb = open_kb(kb_dir);
+    bool is_why = !strcmp(cmd, "explain");
+    msfaq_kb *kb = cli_open_kb(kb_dir);
     if (!kb)
         return 1;
-    int rc = is_repl ? cmd_repl(kb, argc - i, argv + i)
-                     : cmd_ask(kb, argc - i, argv + i, is_why);
+    int rc = cmd_ask(kb, argc - i, argv + i, is_why);
     msfaq_kb_close(kb);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "msfaq: writing output: %s\n", strerror(errno));

@@ -19,53 +19,24 @@
 
 #include "result.h"
 
-static int add_follow_up(msfaq_result *r, const char *q)
-{
-    for (size_t i = 0; i < r->n_follow_ups; i++)
-        if (strcmp(r->follow_ups[i], q) == 0)
-            return 0;
-    char **v = realloc(r->follow_ups, (r->n_follow_ups + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    r->follow_ups = v;
-    if (!(v[r->n_follow_ups] = msfaqp_strdup(q)))
-        return -1;
-    r->n_follow_ups++;
-    return 0;
-}
-
 /* The question that best stands for an intent: its first example. */
 static const char *canonical_question(const msfaqp_intent *in)
 {
     return in->n_examples ? in->examples[0] : in->resp->title;
 }
 
-static char *join3(const char *a, const char *sep, const char *b)
-{
-    size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
-    char *s = malloc(la + ls + lb + 1);
-    if (s) {
-        memcpy(s, a, la);
-        memcpy(s + la, sep, ls);
-        memcpy(s + la + ls, b, lb + 1);
-    }
-    return s;
-}
-
 static int fill_fallback(const msfaq_kb *kb, const msfaqp_route *m,
-                         const msfaqp_intent *in, msfaq_result *r)
+                         const msfaqp_intent *in, msfaqp_draft *r)
 {
     r->kind = MSFAQ_KIND_FALLBACK;
-    r->intent = msfaqp_strdup(in ? in->id : "");
-    r->answer = msfaqp_strdup(in ? in->resp->text : kb->fallback_text);
-    if (!r->intent || !r->answer)
-        return -1;
+    r->intent = in ? in->id : "";
+    r->answer[0] = in ? in->resp->text : kb->fallback_text;
     /* suggestions: the answer intents with the most evidence */
     if (m && !in) {
         for (int i = 0; i < m->n_top && r->n_follow_ups < 3; i++) {
             const msfaqp_intent *t = &kb->intents[m->top[i].intent];
             if (t->kind == MSFAQ_KIND_ANSWER &&
-                add_follow_up(r, canonical_question(t)))
+                msfaqp_draft_follow_up(r, canonical_question(t)))
                 return -1;
         }
     }
@@ -77,7 +48,7 @@ static int fill_fallback(const msfaq_kb *kb, const msfaqp_route *m,
         n = kb->n_fallback_follow_ups;
     }
     for (int i = 0; i < n && r->n_follow_ups < 4; i++)
-        if (add_follow_up(r, fu[i]))
+        if (msfaqp_draft_follow_up(r, fu[i]))
             return -1;
     return 0;
 }
@@ -86,33 +57,33 @@ static int fill_fallback(const msfaq_kb *kb, const msfaqp_route *m,
  * the kind's words with the answer's topic for "{topic}", and offer what
  * the article does say. */
 static int fill_unsaid(const msfaq_kb *kb, const msfaqp_route *rt,
-                       msfaq_result *r)
+                       msfaqp_draft *r)
 {
     const msfaqp_intent *in = &kb->intents[rt->best];
     const msfaqp_ask_kind *a = &kb->asks[rt->unsaid];
     r->kind = MSFAQ_KIND_FALLBACK;
-    r->intent = msfaqp_strdup(a->resp->id);
-    msfaqp_buf b = {0};
+    r->intent = a->resp->id;
+    msfaqp_buf *b = &r->own;
     const char *t = a->resp->text, *at;
     while ((at = strstr(t, "{topic}"))) {
-        msfaqp_buf_put(&b, t, (size_t)(at - t));
-        msfaqp_buf_puts(&b, in->resp->title);
+        msfaqp_buf_put(b, t, (size_t)(at - t));
+        msfaqp_buf_puts(b, in->resp->title);
         t = at + strlen("{topic}");
     }
-    msfaqp_buf_puts(&b, t);
-    r->answer = b.oom ? NULL : b.p;
-    if (b.oom)
-        free(b.p);
-    if (!r->intent || !r->answer || add_follow_up(r, canonical_question(in)))
+    msfaqp_buf_puts(b, t);
+    if (b->oom)
+        return -1;
+    r->answer[0] = b->p;
+    if (msfaqp_draft_follow_up(r, canonical_question(in)))
         return -1;
     for (int i = 0; i < a->resp->n_follow_ups && r->n_follow_ups < 4; i++)
-        if (add_follow_up(r, a->resp->follow_ups[i]))
+        if (msfaqp_draft_follow_up(r, a->resp->follow_ups[i]))
             return -1;
     return 0;
 }
 
 static int fill_clarify(const msfaq_kb *kb, const msfaqp_route *m,
-                        msfaq_result *r)
+                        msfaqp_draft *r)
 {
     const msfaqp_intent *a = &kb->intents[m->best];
     const msfaqp_intent *b = &kb->intents[m->runner_up];
@@ -120,31 +91,31 @@ static int fill_clarify(const msfaq_kb *kb, const msfaqp_route *m,
     snprintf(options, sizeof options, " 1) %s  2) %s", a->resp->title,
              b->resp->title);
     r->kind = MSFAQ_KIND_CLARIFY;
-    r->intent = msfaqp_strdup(a->id);
-    r->answer = join3(kb->clarify_text, "", options);
-    if (!r->intent || !r->answer || add_follow_up(r, canonical_question(a)) ||
-        add_follow_up(r, canonical_question(b)))
+    r->intent = a->id;
+    msfaqp_buf_puts(&r->own, options);
+    if (r->own.oom)
+        return -1;
+    r->answer[0] = kb->clarify_text;
+    r->answer[1] = r->own.p;
+    if (msfaqp_draft_follow_up(r, canonical_question(a)) ||
+        msfaqp_draft_follow_up(r, canonical_question(b)))
         return -1;
     return 0;
 }
 
 static int fill_reply(const msfaq_kb *kb, const msfaqp_intent *in,
-                      msfaq_result *r)
+                      msfaqp_draft *r)
 {
     r->kind = in->kind;
-    r->intent = msfaqp_strdup(in->id);
+    r->intent = in->id;
+    r->answer[0] = in->resp->text;
     if (in->kind == MSFAQ_KIND_ANSWER) {
-        r->answer = join3(in->resp->text, "\n\n", kb->disclaimer);
-        r->section = msfaqp_strdup(in->resp->section);
-        if (!r->section)
-            return -1;
-    } else {
-        r->answer = msfaqp_strdup(in->resp->text);
+        r->answer[1] = "\n\n";
+        r->answer[2] = kb->disclaimer;
+        r->section = in->resp->section;
     }
-    if (!r->intent || !r->answer)
-        return -1;
     for (int i = 0; i < in->resp->n_follow_ups; i++)
-        if (add_follow_up(r, in->resp->follow_ups[i]))
+        if (msfaqp_draft_follow_up(r, in->resp->follow_ups[i]))
             return -1;
     return 0;
 }
@@ -379,9 +350,10 @@ int msfaq_ask(const msfaq_kb *kb, const char *question, unsigned flags,
     msfaqp_route rt;
     memset(&rt, 0, sizeof rt);
     json_t *why = NULL;
-    msfaq_result *r = calloc(1, sizeof *r);
-    if (!r)
-        goto nomem;
+    msfaqp_draft d;
+    msfaqp_draft_init(&d);
+    msfaqp_draft *r = &d;
+    msfaq_result *res;
     int rc = msfaqp_route_run(kb, question, flags & MSFAQ_ASK_EXPLAIN, &rt,
                               err);
     if (rc)
@@ -409,12 +381,13 @@ int msfaq_ask(const msfaq_kb *kb, const char *question, unsigned flags,
         goto nomem;
     if ((flags & MSFAQ_ASK_EXPLAIN) && !(why = explain(kb, &rt)))
         goto nomem;
-    if (msfaqp_result_finish(r, why))
+    if (!(res = msfaqp_result_make(r, why)))
         goto nomem;
     json_decref(why);
+    msfaqp_draft_free(&d);
     msfaqp_route_free(&rt);
-    *out = r;
-    return r->kind == MSFAQ_KIND_FALLBACK || r->kind == MSFAQ_KIND_CLARIFY
+    *out = res;
+    return res->kind == MSFAQ_KIND_FALLBACK || res->kind == MSFAQ_KIND_CLARIFY
                ? MSFAQ_NOMATCH
                : MSFAQ_OK;
 nomem:
@@ -423,6 +396,6 @@ nomem:
 fail:
     json_decref(why);
     msfaqp_route_free(&rt);
-    msfaq_result_free(r);
+    msfaqp_draft_free(&d);
     return rc;
 }

@@ -188,9 +188,10 @@ for re in \
     "$libdir/cmake/msfaq/msfaqConfig\.cmake" \
     "$libdir/cmake/msfaq/msfaqConfigVersion\.cmake" \
     "$libdir/cmake/msfaq/msfaqTargets\.cmake" \
-    /usr/bin/msfaq /usr/bin/msfaq-serve /usr/bin/msfaq-post \
+    /usr/bin/msfaq /usr/bin/msfaq-repl /usr/bin/msfaq-serve /usr/bin/msfaq-post \
     /usr/bin/msfaq-matrix-bot /usr/bin/msfaq-matrix-registration \
-    /usr/share/man/man1/msfaq\.1\.gz /usr/share/man/man1/msfaq-serve\.1\.gz \
+    /usr/share/man/man1/msfaq\.1\.gz /usr/share/man/man1/msfaq-repl\.1\.gz \
+    /usr/share/man/man1/msfaq-serve\.1\.gz \
     /usr/share/man/man1/msfaq-post\.1\.gz \
     /usr/share/man/man1/msfaq-matrix-bot\.1\.gz \
     /usr/share/man/man1/msfaq-matrix-registration\.1\.gz \
