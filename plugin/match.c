@@ -9,15 +9,32 @@
  * 0.5.  Which intents are scored, on which text, and how one is chosen is
  * the business of route.c.
  */
-#include <math.h>
+#include <math.h> /* ldexp only: it is in libc */
 #include <stdlib.h>
 #include <string.h>
 
 #include "msfaq_private.h"
 
+/* 2^-x for x >= 0, without libm: loading libm costs every 'msfaq ask'
+ * more than this function ever will.  The whole part of x is a shift of
+ * the exponent (ldexp lives in libc); the fraction is e^-(f ln 2) summed
+ * as a Taylor series, which has converged to a double by 20 terms. */
+static double exp2_neg(double x)
+{
+    if (x > 1074.0)
+        return 0.0;
+    int whole = (int)x;
+    double y = (x - whole) * 0.69314718055994530942, term = 1.0, sum = 1.0;
+    for (int n = 1; n <= 20; n++) {
+        term *= -y / n;
+        sum += term;
+    }
+    return ldexp(sum, -whole);
+}
+
 double msfaqp_confidence(double score)
 {
-    return score <= 0 ? 0.0 : 1.0 - pow(2.0, -score);
+    return score > 0 ? 1.0 - exp2_neg(score) : 0.0;
 }
 
 /* In hit[]: a concept with "unless" that a term found, not settled yet. */
