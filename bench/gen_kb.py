@@ -22,7 +22,7 @@ copies are identical, every copy of a reached intent is reached too, and
 the work per question grows N-fold by design.
 
 The library accepts at most MSFAQP_MAX_CONCEPTS (65536) concepts, so
-concepts are copied C = min(N, 1024 // concepts) times and intent copy k
+concepts are copied C = min(N, 65536 // concepts) times and intent copy k
 uses concept copy k mod C.  The line printed on stdout says what was made:
     {"fold": N, "intents": ..., "concepts": ..., "concept_fold": C, ...}
 """

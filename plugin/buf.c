@@ -11,7 +11,8 @@
 #include "hash.h"
 #include "msfaq_private.h"
 
-void msfaqp_buf_put(msfaqp_buf *b, const char *s, size_t n)
+/* msfaqp_buf_put when the string must grow first (or is out of memory) */
+void msfaqp_buf_grow_put(msfaqp_buf *b, const char *s, size_t n)
 {
     if (b->oom)
         return;

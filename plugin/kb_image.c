@@ -1066,7 +1066,7 @@ static int read_payload(reader *r, bool trusted)
         kb->rewrites[i].from = (char *)string_at(r, irw[i].a, false);
         kb->rewrites[i].to = (char *)string_at(r, irw[i].b, false);
         if (i && strcmp(kb->rewrites[i - 1].from, kb->rewrites[i].from) >= 0)
-            r->bad = "the rewrites are not sorted";   /* bsearch needs it */
+            r->bad = "the rewrites are not sorted";   /* so each "from" is there once */
     }
     kb->n_confusions = (int)n_conf;
     for (size_t i = 0; i < n_conf; i++)

@@ -143,6 +143,10 @@ int msfaqp_index_build(msfaq_kb *kb)
             if (pairs_add(&by_concept, in->any[k].concept, i))
                 goto out;
     }
+    for (int r = 0; r < kb->n_rewrites; r++)
+        if (msfaqp_strmap_put(&x->rewrite_of, kb->rewrites[r].from,
+                              strlen(kb->rewrites[r].from), r))
+            goto out;
     if (group(&by_clause, kb->lits.n_clauses, &x->clause_at,
               &x->clause_regex) ||
         group(&by_concept, kb->n_concepts, &x->concept_at,
@@ -168,6 +172,7 @@ void msfaqp_index_free(msfaqp_index *x)
     free(x->concept_at);
     free(x->concept_intent);
     free(x->alias_at);
+    msfaqp_strmap_free(&x->rewrite_of);
     free(x->alias_of);
     memset(x, 0, sizeof *x);
 }

@@ -82,24 +82,35 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
     v->kb = kb;
     v->t = t;
     v->md = md;
-    v->hit = calloc((size_t)kb->n_concepts + 1, 1);
-    v->cover = calloc((size_t)t->n_words + 1, 1);
-    v->met = calloc((size_t)kb->lits.n_clauses / 8 + 1, 1);
-    v->re_met = calloc((size_t)x->n_regexes + 1, 1);
-    v->possible = malloc(((size_t)kb->n_concepts + 1) * sizeof *v->possible);
-    v->cands = malloc(((size_t)kb->n_intents + 1) * sizeof *v->cands);
-    unsigned char *cand = calloc((size_t)kb->n_intents / 8 + 1, 1);
-    int *found = malloc(((size_t)kb->n_concepts + 1) * sizeof *found);
-    int *clauses = malloc(((size_t)kb->lits.n_clauses + 1) *
-                          sizeof *clauses);
-    if (!v->hit || !v->cover || !v->met || !v->re_met || !v->possible ||
-        !v->cands || !cand || !found || !clauses) {
-        free(cand);
-        free(found);
-        free(clauses);
-        msfaqp_view_free(v);
+    /* one block for the view's arrays and the scratch it is built with:
+     * ints first, then the bytes, which start zeroed */
+    int n = t->n_words;
+    int n_chunks = n <= MSFAQP_CHUNK_WORDS
+                       ? 1
+                       : 1 + (n - MSFAQP_CHUNK_WORDS + MSFAQP_CHUNK_STEP - 1) /
+                                 MSFAQP_CHUNK_STEP;
+    size_t nc = (size_t)kb->n_concepts + 1, ni = (size_t)kb->n_intents + 1,
+           ncl = (size_t)kb->lits.n_clauses + 1;
+    size_t n_ints = 2 * nc + ni + ncl;   /* possible, found, cands, clauses */
+    size_t n_bytes = nc + (size_t)n + 1 + ncl / 8 + 1 +
+                     (size_t)x->n_regexes + 1 + ni / 8 + 1;
+    size_t at_ints = 2 * (size_t)n_chunks * sizeof *v->chunk;
+    size_t at_bytes = at_ints + n_ints * sizeof(int);
+    v->block = malloc(at_bytes + n_bytes);
+    if (!v->block)
         return MSFAQ_ENOMEM;
-    }
+    v->chunk = (size_t *)v->block;
+    int *ints = (int *)(v->block + at_ints);
+    v->possible = ints;
+    int *found = ints + nc;
+    v->cands = found + nc;
+    int *clauses = v->cands + ni;
+    v->hit = v->block + at_bytes;
+    memset(v->hit, 0, n_bytes);
+    v->cover = v->hit + nc;
+    v->met = v->cover + n + 1;
+    v->re_met = v->met + ncl / 8 + 1;
+    unsigned char *cand = v->re_met + x->n_regexes + 1;
     int n_found = 0, n_clauses = 0;
     msfaqp_terms_scan(kb, t, v->hit, v->cover, found, &n_found);
     msfaqp_lits_scan(&kb->lits, t->norm, t->len, v->met, clauses,
@@ -113,7 +124,6 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
             v->hit[found[k]] = (unsigned char)((v->hit[found[k]] & 0x80) |
                                                TERM_FOUND | MSFAQP_UNKNOWN);
     }
-    free(found);
     for (int k = 0; k < x->n_free; k++)
         live(v, cand, x->free_regex[k]);
     for (int j = 0; j < n_clauses; j++) {
@@ -125,20 +135,8 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
                 live(v, cand, r);
         }
     }
-    free(clauses);
     /* the stretches regexes read: the whole text, or for a long one
      * overlapping stretches of MSFAQP_CHUNK_WORDS words (see run()) */
-    int n = t->n_words;
-    int n_chunks = n <= MSFAQP_CHUNK_WORDS
-                       ? 1
-                       : 1 + (n - MSFAQP_CHUNK_WORDS + MSFAQP_CHUNK_STEP - 1) /
-                                 MSFAQP_CHUNK_STEP;
-    v->chunk = malloc(2 * (size_t)n_chunks * sizeof *v->chunk);
-    if (!v->chunk) {
-        free(cand);
-        msfaqp_view_free(v);
-        return MSFAQ_ENOMEM;
-    }
     if (n <= MSFAQP_CHUNK_WORDS) {
         v->chunk[0] = 0;
         v->chunk[1] = t->len;
@@ -148,7 +146,6 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
         size_t bytes = (size_t)kb->lits.n_clauses / 8 + 1;
         v->chunk_met = calloc((size_t)n_chunks * bytes, 1);
         if (!v->chunk_met) {
-            free(cand);
             msfaqp_view_free(v);
             return MSFAQ_ENOMEM;
         }
@@ -168,7 +165,6 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
     for (int b = 0; b <= kb->n_intents / 8; b++)
         for (unsigned bits = cand[b]; bits; bits &= bits - 1)
             v->cands[v->n_cands++] = b * 8 + __builtin_ctz(bits);
-    free(cand);
     for (int k = 0; k < v->n_possible; k++)
         v->hit[v->possible[k]] &= 0x7f;
     return 0;
@@ -176,15 +172,9 @@ int msfaqp_view_init(msfaqp_view *v, const msfaq_kb *kb,
 
 void msfaqp_view_free(msfaqp_view *v)
 {
-    free(v->hit);
-    free(v->cover);
-    free(v->met);
-    free(v->re_met);
-    free(v->possible);
-    free(v->cands);
-    free(v->chunk);
+    free(v->block);
     free(v->chunk_met);
-    v->hit = v->cover = v->met = v->re_met = v->chunk_met = NULL;
+    v->block = v->hit = v->cover = v->met = v->re_met = v->chunk_met = NULL;
     v->possible = v->cands = NULL;
     v->chunk = NULL;
 }

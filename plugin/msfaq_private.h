@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "msfaq.h"
 
@@ -261,6 +262,7 @@ typedef struct msfaqp_index {
     int *clause_at, *clause_regex;
     int *concept_at, *concept_intent;
     int *alias_at, *alias_of;
+    msfaqp_strmap rewrite_of;    /* a rewrite's "from" -> its index */
 } msfaqp_index;
 
 struct msfaq_kb {
@@ -484,6 +486,8 @@ enum { MSFAQP_ABSENT = 0, MSFAQP_PRESENT = 1, MSFAQP_UNKNOWN = 2 };
 typedef struct msfaqp_view {
     const msfaq_kb *kb;
     const msfaqp_text *t;
+    unsigned char *block;     /* the one allocation the arrays below (all
+                                 but chunk_met) live in */
     unsigned char *hit;       /* per concept: MSFAQP_ABSENT, _PRESENT or
                                  _UNKNOWN (patterns not run yet) */
     unsigned char *met;       /* per clause of kb->lits, one bit: the text
@@ -602,8 +606,22 @@ typedef struct msfaqp_buf {
     size_t len, cap;
     bool oom;
 } msfaqp_buf;
-MSFAQP_HIDDEN void msfaqp_buf_put(msfaqp_buf *b, const char *s, size_t n);
+MSFAQP_HIDDEN void msfaqp_buf_grow_put(msfaqp_buf *b, const char *s,
+                                      size_t n);
 MSFAQP_HIDDEN void msfaqp_buf_puts(msfaqp_buf *b, const char *s);
+
+/* Inline for the common case, room to spare: normalising a question puts
+ * a byte at a time. */
+static inline void msfaqp_buf_put(msfaqp_buf *b, const char *s, size_t n)
+{
+    if (b->len + n < b->cap && !b->oom) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+    } else {
+        msfaqp_buf_grow_put(b, s, n);
+    }
+}
 MSFAQP_HIDDEN size_t msfaqp_hash(const char *w, size_t n);  /* hash.h */
 
 /* ---- kb_image.c: a compiled KB */

@@ -193,22 +193,8 @@ static int fold(const char *q, msfaqp_buf *out)
 static const msfaqp_rewrite *find_rewrite(const msfaq_kb *kb, const char *w,
                                           size_t n)
 {
-    /* rewrites are sorted by kb_load.c: binary search */
-    int lo = 0, hi = kb->n_rewrites - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        const char *f = kb->rewrites[mid].from;
-        int c = strncmp(f, w, n);
-        if (c == 0 && f[n] != '\0')
-            c = 1;
-        if (c == 0)
-            return &kb->rewrites[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return NULL;
+    int r = msfaqp_strmap_get(&kb->index.rewrite_of, w, n);
+    return r >= 0 ? &kb->rewrites[r] : NULL;
 }
 
 static bool all_letters(const char *w, size_t n)

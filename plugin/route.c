@@ -271,13 +271,16 @@ int msfaqp_route_run(const msfaq_kb *kb, const char *q, bool full,
                          kb->intents[kb->n_intents - 1].n_patterns;
     size_t ni = (size_t)kb->n_intents + 1;
     /* entries are set when an intent is first touched (touch()) */
-    rt->score = malloc(ni * sizeof *rt->score);
-    rt->partial = malloc(ni * sizeof *rt->partial);
-    rt->pattern_hit = malloc((size_t)rt->n_patterns + 1);
-    rt->is_touched = calloc(ni / 8 + 1, 1);
+    rt->score = malloc(2 * ni * sizeof *rt->score + ni / 8 + 1 +
+                       (size_t)rt->n_patterns + 1);     /* one block */
+    if (rt->score) {
+        rt->partial = rt->score + ni;
+        rt->is_touched = (unsigned char *)(rt->partial + ni);
+        memset(rt->is_touched, 0, ni / 8 + 1);
+        rt->pattern_hit = rt->is_touched + ni / 8 + 1;
+    }
     md = pcre2_match_data_create(1, NULL);
-    if (!rt->score || !rt->partial || !rt->pattern_hit ||
-        !rt->is_touched || !md ||
+    if (!rt->score || !md ||
         msfaqp_view_init(&rt->whole, kb, &rt->text, md) ||
         (rt->has_focus &&
          msfaqp_view_init(&rt->question, kb, &rt->focus, md)))
@@ -356,9 +359,6 @@ void msfaqp_route_free(msfaqp_route *rt)
     msfaqp_view_free(&rt->question);
     msfaqp_text_free(&rt->text);
     msfaqp_text_free(&rt->focus);
-    free(rt->score);
-    free(rt->partial);
-    free(rt->pattern_hit);
-    free(rt->is_touched);
+    free(rt->score);      /* and partial, is_touched, pattern_hit */
     memset(rt, 0, sizeof *rt);
 }

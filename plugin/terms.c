@@ -84,47 +84,71 @@ int msfaqp_terms_add(msfaq_kb *kb, const char *text, int concept)
                                                           : 0;
 }
 
-/* Does word i of t have stem s[0..n) ("=word": is it that word)?  In a
- * term of several words, a slip for that word counts too. */
-static bool stem_is(const msfaq_kb *kb, const msfaqp_text *t, int i,
-                    const char *s, size_t n, bool in_phrase)
+/* Is the word that starts w (it ends at a space or the end) s[0..n)?
+ * Compared as it is read: most candidates differ at their first letter. */
+static bool word_is(const char *w, const char *s, size_t n)
 {
-    const msfaqp_token *tok = &t->tokens[i];
-    if (*s == '=')
-        return tok->len == n - 1 &&
-               memcmp(t->norm + tok->at, s + 1, n - 1) == 0;
-    if (tok->stem_len == n && memcmp(t->stems + tok->stem_at, s, n) == 0)
-        return true;
-    if (!in_phrase || tok->alt < 0)
-        return false;
-    const char *alt = kb->confusion_stems[tok->alt];
-    return strlen(alt) == n && memcmp(alt, s, n) == 0;
+    for (size_t j = 0; j < n; j++)
+        if (w[j] != s[j])
+            return false;
+    return w[n] == ' ' || w[n] == '\0';
 }
 
-/* Does the term match the words of t from word i on? */
-static bool term_matches(const msfaq_kb *kb, const msfaqp_term *term,
-                         const msfaqp_text *t, int i)
+/* Is the term word at w (a stem, or "=word": that very word) word i of t?
+ * Its length if so, else 0.  In a term of several words, a slip for that
+ * word counts too. */
+static size_t word_at(const msfaq_kb *kb, const msfaqp_text *t, int i,
+                      const char *w, bool in_phrase)
 {
-    if (i + term->n_words > t->n_words)
+    const msfaqp_token *tok = &t->tokens[i];
+    if (*w == '=')
+        return word_is(w + 1, t->norm + tok->at, tok->len) ? tok->len + 1
+                                                            : 0;
+    if (word_is(w, t->stems + tok->stem_at, tok->stem_len))
+        return tok->stem_len;
+    if (!in_phrase || tok->alt < 0)
+        return 0;
+    const char *alt = kb->confusion_stems[tok->alt];
+    size_t n = strlen(alt);
+    return word_is(w, alt, n) ? n : 0;
+}
+
+/* Does the term match the words of t from word i on?  Its key word is
+ * the one the caller looked up, so only the others are compared: a word
+ * reached through a slip (via_alt) matches only inside a phrase. */
+static bool term_matches(const msfaq_kb *kb, const msfaqp_term *term,
+                         const msfaqp_text *t, int i, bool via_alt)
+{
+    if (i < 0 || i + term->n_words > t->n_words)
         return false;
     bool phrase = term->n_words > 1;
-    for (const char *w = term->stems; *w; i++) {
-        size_t wn = strcspn(w, " ");
-        if (!stem_is(kb, t, i, w, wn, phrase))
-            return false;
+    if (via_alt && !phrase)
+        return false;
+    const char *w = term->stems;
+    for (int k = 0; *w; k++, i++) {
+        size_t wn = 0;
+        if (k != term->key_at) {
+            if (!(wn = word_at(kb, t, i, w, phrase)))
+                return false;
+        } else {
+            while (w[wn] && w[wn] != ' ')
+                wn++;
+        }
         w += wn + (w[wn] == ' ');
     }
     return true;
 }
 
+/* The terms filed under key (a chain, kb->terms[k].next) that match
+ * around word i, the word that has that key. */
 static void try_list(const msfaq_kb *kb, int k, const msfaqp_text *t,
-                     int i, unsigned char *hit, unsigned char *cover,
-                     int *found, int *n_found)
+                     int i, bool via_alt, unsigned char *hit,
+                     unsigned char *cover, int *found, int *n_found)
 {
     for (; k >= 0; k = kb->terms[k].next) {
         const msfaqp_term *term = &kb->terms[k];
         int start = i - term->key_at;        /* word i is its key word */
-        if (start < 0 || !term_matches(kb, term, t, start))
+        if (!term_matches(kb, term, t, start, via_alt))
             continue;
         if (!hit[term->concept]) {
             hit[term->concept] = MSFAQP_PRESENT;
@@ -153,18 +177,18 @@ void msfaqp_terms_scan(const msfaq_kb *kb, const msfaqp_text *t,
         const msfaqp_token *tok = &t->tokens[i];
         try_list(kb, msfaqp_strmap_get(&kb->by_stem, t->stems + tok->stem_at,
                                        tok->stem_len),
-                 t, i, hit, cover, found, n_found);
+                 t, i, false, hit, cover, found, n_found);
         if (tok->len < MSFAQP_MAX_WORD) {     /* terms filed as "=word" */
             exact[0] = '=';
             memcpy(exact + 1, t->norm + tok->at, tok->len);
             try_list(kb, msfaqp_strmap_get(&kb->by_stem, exact,
                                            tok->len + 1),
-                     t, i, hit, cover, found, n_found);
+                     t, i, false, hit, cover, found, n_found);
         }
         if (tok->alt >= 0) {
             const char *alt = kb->confusion_stems[tok->alt];
             try_list(kb, msfaqp_strmap_get(&kb->by_stem, alt, strlen(alt)),
-                     t, i, hit, cover, found, n_found);
+                     t, i, true, hit, cover, found, n_found);
         }
     }
 }
