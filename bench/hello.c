@@ -1,21 +1,18 @@
 /*
  * hello.c - the start-up baseline: a C program that prints one line and
  * loads the same shared libraries as the msfaq command (libmsfaq, and
- * through it PCRE2 and jansson; libedit; libm), so that beside
+ * through it PCRE2, jansson and libstemmer), so that beside
  * `msfaq ask "..."` the difference is the knowledge base load, the regex
  * JIT and the question itself, not the dynamic loader.
  */
 #include <jansson.h>
 #include <stdio.h>
 
-#include <editline/readline.h>
-
 #include "msfaq.h"
 
 /* Taking the addresses keeps every library a real dependency, whatever
  * the linker's --as-needed default. */
-static void *volatile keep[] = {(void *)msfaq_version, (void *)json_null,
-                                (void *)readline};
+static void *volatile keep[] = {(void *)msfaq_version, (void *)json_null};
 
 int main(void)
 {

@@ -170,8 +170,8 @@ else
   # shellcheck disable=SC2086
   cc $CFLAGS_B "$BENCH/bench_ask.c" -o "$TOOLS/bench_ask" $LIBS_B -pthread
   # shellcheck disable=SC2086
-  cc $CFLAGS_B $(pkg-config --cflags jansson libedit) "$BENCH/hello.c" \
-    -o "$TOOLS/bench_hello" $LIBS_B $(pkg-config --libs jansson libedit)
+  cc $CFLAGS_B $(pkg-config --cflags jansson) "$BENCH/hello.c" \
+    -o "$TOOLS/bench_hello" $LIBS_B $(pkg-config --libs jansson)
 fi
 
 # ---------------------------------------------------------- machine

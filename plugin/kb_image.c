@@ -43,7 +43,7 @@
 #include "msfaq_private.h"
 
 #define MAGIC "MSFAQKB"              /* 8 bytes with its NUL */
-#define FORMAT 1
+#define FORMAT 2
 #define BOM 0x01020304u
 #define NONE UINT32_MAX              /* no string */
 
@@ -68,7 +68,8 @@ enum {                               /* blocks, in the order written */
     B_LITS, B_LIT_AT, B_LIT_CLAUSES,
     B_AC_ROOT, B_AC_EDGE_AT, B_AC_EDGE_SYM, B_AC_EDGE_TO, B_AC_FAIL,
     B_AC_OUT, B_AC_LINK,             /* the automaton (literals.c) */
-    B_PCRE2, B_END
+    B_PCRE2_AT, B_PCRE2,             /* each regex's code on its own */
+    B_END
 };
 
 /* Records: fixed-size, no pointers; strings are pool offsets, lists are
@@ -422,27 +423,37 @@ static void write_records(writer *w, const msfaq_kb *kb)
     block(w, B_AC_OUT, sizeof(int32_t), ns, l->out);
     block(w, B_AC_LINK, sizeof(int32_t), ns, l->link);
 
-    /* the regexes' code, in index order */
-    const pcre2_code **codes = malloc(((size_t)x->n_regexes + 1) *
-                                      sizeof *codes);
-    uint8_t *bytes = NULL;
-    PCRE2_SIZE n_bytes = 0;
-    if (!codes)
+    /* each regex's code, serialized on its own so that a question decodes
+     * only the regexes it runs (regex.c) */
+    msfaqp_buf code = {0};
+    uint32_t *code_at = malloc(((size_t)x->n_regexes + 1) * sizeof *code_at);
+    if (!code_at)
         goto nomem;
     for (int r = 0; r < x->n_regexes; r++) {
-        if (!msfaqp_regex_ready(kb, x->regex[r])) {
-            w->oom = true;       /* only a crafted image gets here */
+        code_at[r] = (uint32_t)code.len;
+        uint8_t *bytes = NULL;
+        PCRE2_SIZE n_bytes = 0;
+        bool ready = msfaqp_regex_ready(kb, x->regex[r]); /* else crafted */
+        const pcre2_code *one = x->regex[r]->code;
+        if (!ready ||
+            pcre2_serialize_encode(&one, 1, &bytes, &n_bytes, NULL) < 0 ||
+            code.len + n_bytes > UINT32_MAX) {
+            w->oom = true;
+            pcre2_serialize_free(bytes);
             break;
         }
-        codes[r] = x->regex[r]->code;
+        static const char zero[8];       /* each starts 8-byte aligned */
+        msfaqp_buf_put(&code, (const char *)bytes, n_bytes);
+        msfaqp_buf_put(&code, zero, (8 - n_bytes % 8) % 8);
+        pcre2_serialize_free(bytes);
     }
-    if (x->n_regexes &&
-        pcre2_serialize_encode(codes, x->n_regexes, &bytes, &n_bytes,
-                               NULL) < 0)
-        w->oom = true;
-    block(w, B_PCRE2, 1, n_bytes, bytes);
-    pcre2_serialize_free(bytes);
-    free(codes);
+    code_at[x->n_regexes] = (uint32_t)code.len;
+    w->oom = w->oom || code.oom;
+    block(w, B_PCRE2_AT, sizeof *code_at, (uint64_t)x->n_regexes + 1,
+          code_at);
+    block(w, B_PCRE2, 1, code.len, code.p);
+    free(code.p);
+    free(code_at);
     block(w, B_END, 1, 0, NULL);
     free(ic);
     free(ir);
@@ -498,31 +509,34 @@ int msfaqp_image_write(const msfaq_kb *kb, msfaqp_buf *out)
 
 /* ============================================================ reading */
 
-/* One arena for everything the loader allocates. */
+/* One arena for everything the loader allocates.  Its chunks are big
+ * enough for calloc to map them fresh (glibc's threshold is 128 KiB at
+ * first): they come zeroed without a pass over them, and a page nothing
+ * was written to costs no memory. */
 typedef struct arena_chunk {
     struct arena_chunk *next;
     size_t used, cap;
     _Alignas(16) unsigned char data[];
 } arena_chunk;
 
+#define ARENA_CHUNK ((size_t)256 * 1024)
+
 static void *arena_alloc(msfaq_kb *kb, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     arena_chunk *c = kb->arena;
     if (!c || c->cap - c->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
-        arena_chunk *nc = malloc(sizeof *nc + cap);
+        size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        arena_chunk *nc = calloc(1, sizeof *nc + cap);
         if (!nc)
             return NULL;
         nc->next = c;
-        nc->used = 0;
         nc->cap = cap;
         kb->arena = nc;
         c = nc;
     }
-    void *p = c->data + c->used;
+    void *p = c->data + c->used;    /* zero: a chunk is never reused */
     c->used += n;
-    memset(p, 0, n);
     return p;
 }
 
@@ -537,6 +551,10 @@ typedef struct reader {
     size_t n_strlist;
     const char *bad;                 /* what did not add up, or NULL */
     bool oom;
+    bool trusted;                    /* the built-in image: written by this
+                                        very library's build, so its
+                                        numbers are not checked one by one
+                                        (which would read every page) */
 } reader;
 
 /* The next block, which must be tag with elements of size bytes. */
@@ -588,7 +606,7 @@ static const char *string_at(reader *r, uint32_t off, bool may_be_none)
 static bool in_range(reader *r, int64_t v, int64_t lo, int64_t hi,
                      const char *what)
 {
-    if (v < lo || v >= hi) {
+    if (!r->trusted && (v < lo || v >= hi)) {
         if (!r->bad)
             r->bad = what;
         return false;
@@ -608,7 +626,7 @@ static int *int_list(reader *r, int32_t first, int32_t count, int lo, int hi,
         return NULL;
     }
     const int32_t *v = r->ints + first;
-    for (int32_t i = 0; i < count; i++)
+    for (int32_t i = 0; i < count && !r->trusted; i++)
         if (!in_range(r, v[i], lo, hi, what))
             return NULL;
     return (int *)v;            /* int32_t is int here (checked below) */
@@ -701,29 +719,30 @@ static void read_set(reader *r, msfaqp_wordset *s)
     s->n_words = nw;
 }
 
-/* The built-in image's regexes, from their serialized code, which is part
- * of the library like its machine code; when PCRE2 refuses it (another
- * version wrote it), or for an image file, whose code is not trusted (see
- * msfaqp_regex_ready), they are compiled from their sources on first use. */
-static int read_code(reader *r, const uint8_t *bytes, size_t n_bytes,
-                     bool trusted)
+/* The built-in image's regexes keep their serialized code, which is part
+ * of the library like its machine code, and each is decoded when first
+ * run (msfaqp_regex_ready); when PCRE2 refuses it (another version wrote
+ * it), or for an image file, whose code is not trusted, a regex is
+ * compiled from its source instead. */
+static void read_code(reader *r, const uint32_t *at, size_t n_at,
+                      const uint8_t *bytes, size_t n_bytes)
 {
-    msfaq_kb *kb = r->kb;
-    const msfaqp_index *x = &kb->index;
-    if (!x->n_regexes || !trusted || !n_bytes)
-        return 0;
-    pcre2_code **codes = calloc((size_t)x->n_regexes, sizeof *codes);
-    if (!codes)
-        return MSFAQ_ENOMEM;
-    if (pcre2_serialize_get_number_of_codes(bytes) == x->n_regexes &&
-        pcre2_serialize_decode(codes, x->n_regexes, bytes, NULL) ==
-            x->n_regexes)
-        for (int i = 0; i < x->n_regexes; i++) {
-            x->regex[i]->code = codes[i];
-            atomic_store(&x->regex[i]->ready, 1);
+    const msfaqp_index *x = &r->kb->index;
+    if ((size_t)x->n_regexes + 1 != n_at || at[0] != 0 ||
+        at[n_at - 1] != n_bytes) {
+        r->bad = "the regexes' code does not add up";
+        return;
+    }
+    for (size_t i = 0; i + 1 < n_at; i++)
+        if (at[i + 1] < at[i] || at[i] % 8) {
+            r->bad = "the regexes' code does not add up";
+            return;
         }
-    free(codes);
-    return 0;
+    if (!r->trusted)
+        return;
+    for (int i = 0; i < x->n_regexes; i++)
+        if (at[i + 1] > at[i])
+            x->regex[i]->serialized = bytes + at[i];
 }
 
 static bool valid_literal(const char *s)
@@ -758,7 +777,7 @@ static void read_automaton(reader *r, msfaqp_lits *l, size_t n_lits)
         r->bad = "the literal automaton does not add up";
         return;
     }
-    for (size_t s = 0; s < ns && !r->bad; s++) {
+    for (size_t s = 0; s < ns && !r->bad && !r->trusted; s++) {
         if (at[s + 1] < at[s])
             r->bad = "the literal automaton does not add up";
         for (int32_t e = at[s]; e < at[s + 1] && !r->bad; e++)
@@ -1130,7 +1149,8 @@ static int read_payload(reader *r, bool trusted)
     const int32_t *lat = next(r, B_LIT_AT, 4, &n_at);
     const int32_t *lc = next(r, B_LIT_CLAUSES, 4, &n_lc);
     read_automaton(r, l, n_lits);
-    size_t n_code;
+    size_t n_code_at, n_code;
+    const uint32_t *code_at = next(r, B_PCRE2_AT, 4, &n_code_at);
     const uint8_t *code = next(r, B_PCRE2, 1, &n_code);
     size_t n_end;
     next(r, B_END, 1, &n_end);
@@ -1147,7 +1167,7 @@ static int read_payload(reader *r, bool trusted)
     l->n_clauses = n_clauses;
     for (size_t i = 0; i < n_lits; i++) {
         l->strs[i] = (char *)string_at(r, ls[i], false);
-        if (!r->bad && !valid_literal(l->strs[i]))
+        if (!r->bad && !r->trusted && !valid_literal(l->strs[i]))
             r->bad = "a literal holds what no question holds";
         if (lat[i] < 0 || lat[i + 1] < lat[i])
             r->bad = "the literal index does not add up";
@@ -1179,7 +1199,8 @@ static int read_payload(reader *r, bool trusted)
             return MSFAQ_EIMAGE;
         }
     }
-    return read_code(r, code, n_code, trusted);
+    read_code(r, code_at, n_code_at, code, n_code);
+    return r->bad ? MSFAQ_EIMAGE : 0;
 }
 
 /* Compile-time facts the format relies on. */
@@ -1237,7 +1258,7 @@ msfaq_kb *msfaqp_image_open(const unsigned char *data, size_t size,
     if (msfaqp_stems_init(kb) || !(kb->source = msfaqp_strdup(source)))
         goto nomem;
     reader r = {kb, data + sizeof h, data + size, NULL, 0, NULL, 0, NULL, 0,
-                NULL, false};
+                NULL, false, trusted};
     int rc = read_payload(&r, trusted);
     if (rc == 0 && (r.bad || r.oom))
         rc = r.oom ? MSFAQ_ENOMEM : MSFAQ_EIMAGE;

@@ -75,8 +75,10 @@ typedef struct msfaqp_regex {
                             clauses of kb->lits, all of which must hold */
     int n_need;
     int id;              /* its number in kb->index */
-    atomic_int ready;    /* 1: code made; 0: not yet (an image file's
-                            regexes are compiled on first use); 2: its
+    const uint8_t *serialized;   /* the built-in image's code for it, one
+                                    pcre2_serialize_encode()d regex */
+    atomic_int ready;    /* 1: code made; 0: not yet (an image's regexes
+                            are decoded or compiled on first use); 2: its
                             source does not compile (matches nothing) */
     atomic_int jit;
     atomic_int runs;     /* interpreted runs so far, while jit is 0 */

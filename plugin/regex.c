@@ -7,13 +7,14 @@
 
 #include <string.h>
 
-/* An image file's regexes are compiled from their sources when first
- * run, never decoded from the file: PCRE2 checks a pattern it compiles,
- * but trusts serialized code, and a file is only a file.  A question
- * touches a few regexes, so this costs a one-question "msfaq ask" little.
- * The first thread compiles under jit_lock and publishes with a release
- * store; a source that does not compile (only a crafted image has one)
- * leaves the regex matching nothing. */
+/* An image's regexes are made when first run: a question touches a few,
+ * so a one-question "msfaq ask" pays for those alone.  The built-in
+ * image's are decoded from their serialized code; an image file's are
+ * compiled from their sources, never decoded from the file: PCRE2 checks
+ * a pattern it compiles, but trusts serialized code, and a file is only a
+ * file.  The first thread makes the code under jit_lock and publishes it
+ * with a release store; a source that does not compile (only a crafted
+ * image has one) leaves the regex matching nothing. */
 bool msfaqp_regex_ready(const msfaq_kb *kb, const msfaqp_regex *r)
 {
     int ready = atomic_load_explicit(&r->ready, memory_order_acquire);
@@ -24,10 +25,14 @@ bool msfaqp_regex_ready(const msfaq_kb *kb, const msfaqp_regex *r)
         if (ready == 0) {
             int ec;
             PCRE2_SIZE off;
-            w->code = pcre2_compile((PCRE2_SPTR)(w->source ? w->source : ""),
-                                    PCRE2_ZERO_TERMINATED,
-                                    PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C,
-                                    &ec, &off, NULL);
+            if (w->serialized &&
+                pcre2_serialize_decode(&w->code, 1, w->serialized, NULL) != 1)
+                w->code = NULL;      /* another PCRE2 wrote it: compile */
+            if (!w->code)
+                w->code = pcre2_compile(
+                    (PCRE2_SPTR)(w->source ? w->source : ""),
+                    PCRE2_ZERO_TERMINATED,
+                    PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C, &ec, &off, NULL);
             ready = w->code ? 1 : 2;
             atomic_store_explicit(&w->ready, ready, memory_order_release);
         }

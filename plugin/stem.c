@@ -7,10 +7,17 @@
  *
  * A libstemmer object is not thread-safe, and the KB is shared by every
  * asking thread.  Two things keep that cheap:
- *   - every word the KB itself knows is stemmed once, when it opens, into
- *     a read-only cache: most words of most questions are found there;
+ *   - every word the KB itself knows is stemmed once, when it is built,
+ *     into a read-only cache: most words of most questions are found there;
  *   - the rest go to a small pool of stemmers, each behind its own lock,
  *     taken with trylock so that threads rarely wait for each other.
+ *
+ * libstemmer itself is opened (dlopen) when a word first misses the cache,
+ * where the build knows its soname (MSFAQ_STEMMER_SONAME): loading it
+ * costs a process more than opening the built-in KB does, and a question
+ * made of the KB's own words never needs it.  Should it be missing (a
+ * broken install: the package depends on it), such words are used as
+ * they are: their exact forms still meet the KB's.
  */
 #include <libstemmer.h>
 #include <stdlib.h>
@@ -18,22 +25,78 @@
 
 #include "msfaq_private.h"
 
+#ifdef MSFAQ_STEMMER_SONAME
+#include <dlfcn.h>
+
+static struct {
+    struct sb_stemmer *(*create)(const char *, const char *);
+    void (*destroy)(struct sb_stemmer *);
+    const sb_symbol *(*stem)(struct sb_stemmer *, const sb_symbol *, int);
+    int (*length)(struct sb_stemmer *);
+} sb;
+static pthread_once_t sb_once = PTHREAD_ONCE_INIT;
+
+static void *symbol(void *lib, const char *name, bool *ok)
+{
+    void *p = dlsym(lib, name);
+    *ok = *ok && p;
+    return p;
+}
+
+/* Never closed: stemmers made from it may live as long as the process. */
+static void sb_open(void)
+{
+    void *lib = dlopen(MSFAQ_STEMMER_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return;
+    bool ok = true;
+    void *p[4] = {symbol(lib, "sb_stemmer_new", &ok),
+                  symbol(lib, "sb_stemmer_delete", &ok),
+                  symbol(lib, "sb_stemmer_stem", &ok),
+                  symbol(lib, "sb_stemmer_length", &ok)};
+    if (!ok)
+        return;
+    /* POSIX: a function's address from dlsym converts back to its type */
+    memcpy(&sb.destroy, &p[1], sizeof p[1]);
+    memcpy(&sb.stem, &p[2], sizeof p[2]);
+    memcpy(&sb.length, &p[3], sizeof p[3]);
+    memcpy(&sb.create, &p[0], sizeof p[0]);
+}
+
+static struct sb_stemmer *stemmer_new(void)
+{
+    pthread_once(&sb_once, sb_open);
+    return sb.create ? sb.create("english", NULL) : NULL;
+}
+#define stemmer_delete(st) sb.destroy(st)
+#define stemmer_stem(st, w, n) sb.stem(st, w, n)
+#define stemmer_length(st) sb.length(st)
+#else
+static struct sb_stemmer *stemmer_new(void)
+{
+    return sb_stemmer_new("english", NULL);
+}
+#define stemmer_delete(st) sb_stemmer_delete(st)
+#define stemmer_stem(st, w, n) sb_stemmer_stem(st, w, n)
+#define stemmer_length(st) sb_stemmer_length(st)
+#endif
+
 /* The locks are made first and always, so msfaqp_stems_free() may run
- * whatever failed here. */
+ * whatever failed here; the stemmers are made when first needed. */
 int msfaqp_stems_init(msfaq_kb *kb)
 {
-    for (int i = 0; i < MSFAQP_STEMMERS; i++)
+    for (int i = 0; i < MSFAQP_STEMMERS; i++) {
         pthread_mutex_init(&kb->stemmers[i].lock, NULL);
-    for (int i = 0; i < MSFAQP_STEMMERS; i++)
-        if (!(kb->stemmers[i].st = sb_stemmer_new("english", NULL)))
-            return MSFAQ_ENOMEM;
+        kb->stemmers[i].st = NULL;
+    }
     return 0;
 }
 
 void msfaqp_stems_free(msfaq_kb *kb)
 {
     for (int i = 0; i < MSFAQP_STEMMERS; i++) {
-        sb_stemmer_delete(kb->stemmers[i].st);
+        if (kb->stemmers[i].st)
+            stemmer_delete(kb->stemmers[i].st);
         kb->stemmers[i].st = NULL;
         pthread_mutex_destroy(&kb->stemmers[i].lock);
     }
@@ -64,9 +127,12 @@ static size_t stem_now(const msfaq_kb *kb, const char *w, size_t n,
         pthread_mutex_lock(&k->stemmers[slot].lock);
     }
     struct sb_stemmer *st = k->stemmers[slot].st;
-    const sb_symbol *s = sb_stemmer_stem(st, (const sb_symbol *)w, (int)n);
-    size_t len = s ? (size_t)sb_stemmer_length(st) : 0;
-    if (!s) {                                /* out of memory: the word */
+    if (!st)
+        st = k->stemmers[slot].st = stemmer_new();
+    const sb_symbol *s =
+        st ? stemmer_stem(st, (const sb_symbol *)w, (int)n) : NULL;
+    size_t len = s ? (size_t)stemmer_length(st) : 0;
+    if (!s) {                     /* no libstemmer, out of memory: the word */
         s = (const sb_symbol *)w;
         len = n;
     }

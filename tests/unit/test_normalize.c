@@ -111,6 +111,27 @@ static void test_stems(void **state)
     msfaqp_text_free(&t);
 }
 
+/* Words the KB does not know are not in its stem cache: libstemmer
+ * stems them (plugin/stem.c opens it when first needed), and a word it
+ * does know is stemmed alike from the cache. */
+static void test_stems_beyond_the_kb(void **state)
+{
+    (void)state;
+    static const char *const words[][2] = {
+        {"galloping", "gallop"}, {"zebras", "zebra"},
+        {"hesitations", "hesit"}, {"walking", "walk"},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        const char *w = words[i][0];
+        if (i < 3 && msfaqp_strmap_get(&kb->stem_of, w, strlen(w)) >= 0)
+            fail_msg("\"%s\" is in the KB's stem cache: pick another", w);
+        char st[MSFAQP_MAX_WORD];
+        size_t n = msfaqp_stem(kb, w, strlen(w), st, sizeof st);
+        assert_int_equal(n, strlen(words[i][1]));
+        assert_string_equal(st, words[i][1]);
+    }
+}
+
 static void test_correction_is_reported(void **state)
 {
     (void)state;
@@ -217,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_contractions),
         cmocka_unit_test(test_typos),
         cmocka_unit_test(test_stems),
+        cmocka_unit_test(test_stems_beyond_the_kb),
         cmocka_unit_test(test_correction_is_reported),
         cmocka_unit_test(test_damerau),
         cmocka_unit_test(test_utf8),
