@@ -78,7 +78,7 @@ cg = {r["label"]: r for r in jsonl("callgrind.jsonl")}
 if one:
     add("1 matcher", "questions/s, 1 thread", num(one["qps"]))
     add("1 matcher", "median per question, 1 thread", us(one["median_ns"]),
-        "≤ 2 µs", one["median_ns"] <= 2000)
+        "≤ 1 µs", one["median_ns"] <= 1000)
     add("1 matcher", "p99 per question, 1 thread", us(one["p99_ns"]))
     add("1 matcher", "mean per question, 1 thread", us(one["mean_ns"]))
 if many:
@@ -256,6 +256,7 @@ if len(rc) > 1:
 nl = jsonl("nlpjs.jsonl")
 side = next((r for r in nl if r.get("bench") == "ask"), None)
 nj = next((r for r in nl if r.get("bench") == "nlpjs"), None)
+batch = next((r for r in nl if r.get("bench") == "batch"), None)
 if nj:
     add("2 nlp.js", f"nlp.js {nj['version']} questions/s, 1 thread "
         f"(trained on {nj['docs']} examples, {nj['train_ms']:,.0f} ms)",
@@ -264,8 +265,15 @@ if nj:
         f"{us(nj['median_ns'])} / {us(nj['p99_ns'])}")
     if side:
         ratio = side["qps"] / nj["qps"]
-        add("2 nlp.js", "msfaq ÷ nlp.js throughput, 1 thread each, "
-            "same run", f"{ratio:.1f}x", "≥ 50x", ratio >= 50)
+        add("2 nlp.js", "msfaq ÷ nlp.js throughput, warm, 1 thread each, "
+            "same run", f"{ratio:.1f}x")
+    if batch and nj.get("first_pass_mean_ns"):
+        ratio = nj["first_pass_mean_ns"] / batch["mean_ns"]
+        add("2 nlp.js", f"batch `msfaq ask --json` over the "
+            f"{batch['questions']} questions (whole process) ÷ nlp.js's "
+            "first pass over them, per question",
+            f"{us(batch['mean_ns'])} vs {us(nj['first_pass_mean_ns'])}: "
+            f"{ratio:.0f}x", "≥ 50x (goal 200x)", ratio >= 50)
     njc = [r for r in nl if r.get("bench") == "nlpjs_category"]
     if njc and cats:
         mc = {r["category"]: r for r in cats}
@@ -340,7 +348,7 @@ if sv:
                 f"{num(m.get('rps'))}"
                 + (f" ({100 * ratio:.0f}% of nginx's {num(n['rps'])})"
                    if ratio is not None else ""),
-                "≥ 50% of nginx", None if ratio is None else ratio >= 0.5)
+                "≥ 60% of nginx", None if ratio is None else ratio >= 0.6)
             add("3 responder", "msfaq serve p99 at 32 connections",
                 us(m.get("lat_p99_us", 0) * 1000), "≤ 2 ms",
                 m.get("lat_p99_us", 1e9) <= 2000)
@@ -446,9 +454,12 @@ if hf:
             f"{a['median'] * 1e3:.2f} ms = {ratio:.1f}x `true` "
             f"({t['median'] * 1e3:.2f} ms)"
             + (f"; hello-world {h['median'] * 1e3:.2f} ms" if h else ""),
-            "≤ 3x `true`", ratio <= 3)
+            "≤ 2x `true`", ratio <= 2)
 if "ask" in rs:
-    add("4 memory", "`msfaq ask` peak RSS", f"{rs['ask'] / 1024:.1f} MiB")
+    add("4 memory", "`msfaq ask` peak RSS", f"{rs['ask'] / 1024:.1f} MiB"
+        + (f" (`true` {rs['true'] / 1024:.1f} MiB, hello-world "
+           f"{rs['hello'] / 1024:.1f} MiB)" if "true" in rs and "hello" in rs
+           else ""), "≤ 4 MiB", rs["ask"] <= 4096)
 st = text("callgrind.startup.inclusive.txt")
 st_prof = {}
 if st:
@@ -500,14 +511,15 @@ if sc:
                     f"{us(o['median_ns']) if o else 'n/a'} | "
                     f"{us(a['median_ns'])} | {us(a['p99_ns'])} | "
                     f"{us(a['mean_ns'])} | {num(a['qps'])} |")
-    details.append(("Scaling with the knowledge base (generated copies, "
-                    "bench/gen_kb.py; concepts capped at the library's "
-                    "1024)", "\n".join(rows)))
+    details.append(("Scaling with the knowledge base (bench/gen_kb.py "
+                    "--distinct: copies about other things, as a KB grown "
+                    "by more articles)", "\n".join(rows)))
     a1, a100 = asks.get("kb-1x"), asks.get("kb-100x")
     if a1 and a100:
-        add("5 scaling", "mean per question, 1x → 100x intents",
-            f"{us(a1['mean_ns'])} → {us(a100['mean_ns'])} "
-            f"({a100['mean_ns'] / a1['mean_ns']:.0f}x)")
+        r = a100["median_ns"] / a1["median_ns"]
+        add("5 scaling", "median per question, 1x → 100x intents",
+            f"{us(a1['median_ns'])} → {us(a100['median_ns'])} ({r:.2f}x; "
+            f"mean {a100['mean_ns'] / a1['mean_ns']:.2f}x)", "≤ 2x", r <= 2)
 ln = [r for r in jsonl("lengths.jsonl") if r["bench"] == "length"]
 if ln:
     rows = ["| question bytes | median | p99 | ns per byte (median) |",
@@ -520,6 +532,14 @@ if ln:
                     "the question mix)", "\n".join(rows)))
     add("5 scaling", "median per question, 100 B → 4096 B",
         f"{us(ln[0]['median_ns'])} → {us(ln[-1]['median_ns'])}")
+    tr = next((r for r in jsonl("lengths.jsonl") if r["bench"] == "tr"),
+              None)
+    if tr and ln[-1]["bytes"] == 4096:
+        r = ln[-1]["median_ns"] / tr["per_text_ns"]
+        add("5 scaling", "a 4096-byte question ÷ `tr A-Z a-z` lowercasing "
+            "one (1,000 in one run, per text)",
+            f"{us(ln[-1]['median_ns'])} vs {us(tr['per_text_ns'])}: "
+            f"{r:.1f}x", "≤ 2x", r <= 2)
 
 # ----------------------------------------------------------- analysis
 # One paragraph per missed target, from the figures above only.
@@ -539,9 +559,9 @@ def pcre_sites():
     return out
 
 
-if one and one["median_ns"] > 2000:
+if one and one["median_ns"] > 1000:
     t = [f"**Matcher median {us(one['median_ns'])}, "
-         f"{one['median_ns'] / 2000:.1f}x the 2 µs target** "
+         f"{one['median_ns'] / 1000:.1f}x the 1 µs target** "
          f"(mean {us(one['mean_ns'])}, p99 {us(one['p99_ns'])})."]
     ty, lg = cg.get("typical"), cg.get("cat-long")
     if ty and ty["calls"]:
@@ -590,8 +610,8 @@ if one and one["median_ns"] > 2000:
         hi = max(cats, key=lambda r: r["median_ns"])
         t.append(f"By category the median runs from {us(lo['median_ns'])} "
                  f"({lo['category']}) to {us(hi['median_ns'])} "
-                 f"({hi['category']}); no category is under 2 µs."
-                 if lo["median_ns"] > 2000 else
+                 f"({hi['category']}); no category is under 1 µs."
+                 if lo["median_ns"] > 1000 else
                  f"By category the median runs from {us(lo['median_ns'])} "
                  f"({lo['category']}) to {us(hi['median_ns'])} "
                  f"({hi['category']}).")
@@ -601,28 +621,53 @@ if one and one["median_ns"] > 2000:
         t.append(f"Costliest regexes alone, mean per question: {top3}.")
     analysis.append(" ".join(t))
 
-if nj and side and side["qps"] / nj["qps"] < 50:
-    ratio = side["qps"] / nj["qps"]
+if nj and batch and nj.get("first_pass_mean_ns") and \
+        nj["first_pass_mean_ns"] / batch["mean_ns"] < 50:
+    ratio = nj["first_pass_mean_ns"] / batch["mean_ns"]
     analysis.append(
-        f"**Throughput {ratio:.1f}x nlp.js, target 50x.** nlp.js "
-        f"{nj['version']} answers {num(nj['qps'])} questions/s "
-        f"(mean {us(nj['mean_ns'])}) on one thread; 50x that is "
-        f"{num(50 * nj['qps'])}/s, a mean of "
-        f"{us(nj['mean_ns'] / 50)} per question for msfaq, against "
-        f"{us(side['mean_ns'])} measured in the same run. The cost is the "
-        "matcher's (previous paragraph), not the comparison: nlp.js is "
-        "timed from the same question strings to the same JSON line.")
+        f"**Batch {ratio:.0f}x nlp.js's first pass, target 50x.** nlp.js "
+        f"{nj['version']} takes {us(nj['first_pass_mean_ns'])} per question "
+        f"on its first pass over the mix; 50x that is "
+        f"{us(nj['first_pass_mean_ns'] / 50)} per question for the whole "
+        f"`msfaq ask --json` process, against {us(batch['mean_ns'])} "
+        "measured in the same run. The cost is the matcher's (previous "
+        "paragraph) and the long questions' (the length table).")
+
+ln = [r for r in jsonl("lengths.jsonl") if r["bench"] == "length"]
+tr = next((r for r in jsonl("lengths.jsonl") if r["bench"] == "tr"), None)
+if ln and tr and ln[-1]["bytes"] == 4096 and \
+        ln[-1]["median_ns"] > 2 * tr["per_text_ns"]:
+    big, small = ln[-1], ln[0]
+    t = [f"**A 4096-byte question takes {us(big['median_ns'])}, "
+         f"{big['median_ns'] / tr['per_text_ns']:.0f}x `tr A-Z a-z` "
+         f"({us(tr['per_text_ns'])}), target 2x.** Per byte it costs "
+         f"{big['median_ns'] / big['mean_bytes']:,.0f} ns against "
+         f"{small['median_ns'] / max(small['mean_bytes'], 1):,.0f} ns for "
+         f"{small['bytes']} bytes: the cost is linear in the length, but "
+         "every byte is read by the normaliser, the term index, the "
+         "literal scan, and then by each regex whose literals the text "
+         "holds, which a long text holds for most of them."]
+    pl = {k: v for k, v in profs.get("cat-long", {}).items()
+          if k != "_per_q"}
+    if pl:
+        top = sorted(((v, k) for k, v in pl.items()
+                      if k not in ("msfaq_ask", "msfaqp_route_run")),
+                     reverse=True)[:4]
+        t.append("Inclusive shares for the long questions of the mix: "
+                 + ", ".join(f"`{k.rstrip('*')}` {pc(v)}" for v, k in top)
+                 + ".")
+    analysis.append(" ".join(t))
 
 if sv:
     m32, n32 = by.get(("msfaq", 32)), by.get(("nginx", 32))
     if m32 and n32 and n32.get("rps"):
         r = m32["rps"] / n32["rps"]
         p99 = m32.get("lat_p99_us", 0)
-        if r < 0.5 or p99 > 2000:
+        if r < 0.6 or p99 > 2000:
             sm32 = cpu.get(("msfaq", 32))
             sn32 = cpu.get(("nginx", 32))
             t = [f"**Responder at 32 connections: {pc(r)} of nginx, p99 "
-                 f"{us(p99 * 1000)}** (targets 50%, 2 ms)."]
+                 f"{us(p99 * 1000)}** (targets 60%, 2 ms)."]
             if sm32 and sn32:
                 t.append(f"Server CPU per request: msfaq "
                          f"{1e6 * sm32 / m32['requests']:,.0f} µs, nginx "
@@ -684,10 +729,10 @@ if sv:
 if hf:
     res = {r["command"]: r for r in hf["results"]}
     ta, tt, th = res.get("ask"), res.get("true"), res.get("hello")
-    if ta and tt and ta["median"] / tt["median"] > 3:
+    if ta and tt and ta["median"] / tt["median"] > 2:
         t = [f"**`msfaq ask` start-up {ta['median'] * 1e3:.2f} ms, "
              f"{ta['median'] / tt['median']:.1f}x `true`** (medians; "
-             "target 3x)."]
+             "target 2x)."]
         if th:
             d = th["median"] - tt["median"]
             t.append(f"Loading the same shared libraries costs "

@@ -308,6 +308,24 @@ if want nlpjs; then
     "$TOOLS/bench_ask" --threads 1 --rounds 3 --label side-msfaq \
       --seconds "$(awk -v t="$T_NLP" 'BEGIN{print t / 3}')" \
       "$QUESTIONS" | grep '"bench":"ask"' >>"$OUT/nlpjs.jsonl"
+    # the batch: `msfaq ask --json` over the same questions, one process
+    # (start-up and KB included), best wall time of 5
+    awk '/^#/||/^$/{next}{print}' "$QUESTIONS" >"$TMP/batch.txt"
+    python3 - "$MSFAQ" "$TMP/batch.txt" >>"$OUT/nlpjs.jsonl" <<'PY'
+import json, subprocess, sys, time
+msfaq, path = sys.argv[1], sys.argv[2]
+n = sum(1 for _ in open(path, encoding="utf-8"))
+best = None
+for _ in range(5):
+    with open(path, "rb") as f:
+        t0 = time.perf_counter()
+        subprocess.run([msfaq, "ask", "--json"], stdin=f,
+                       stdout=subprocess.DEVNULL, check=True)
+        dt = time.perf_counter() - t0
+    best = dt if best is None else min(best, dt)
+print(json.dumps({"bench": "batch", "questions": n, "wall_s": best,
+                  "mean_ns": 1e9 * best / n}))
+PY
     NODE_PATH="$NODE_DIR/node_modules" node "$BENCH/nlpjs_bench.js" bench \
       "$SRC/patterns/intents.json" "$OUT/nlpjs_map.json" "$QUESTIONS" \
       "$T_NLP" >>"$OUT/nlpjs.jsonl" 2>"$OUT/nlpjs.log" ||
@@ -376,7 +394,7 @@ fi
 if want scaling; then
   for n in 1 10 100; do
     log "scaling: ${n}x knowledge base"
-    python3 "$BENCH/gen_kb.py" "$SRC" "$n" "$TMP/kb$n" \
+    python3 "$BENCH/gen_kb.py" --distinct "$SRC" "$n" "$TMP/kb$n" \
       >>"$OUT/scaling.kb.jsonl"
     "$TOOLS/bench_ask" --kb "$TMP/kb$n" --seconds "$T_SCALE" --rounds 2 \
       --label "kb-${n}x" "$QUESTIONS" | grep -v '"bench":"category"' \
@@ -386,6 +404,33 @@ if want scaling; then
   log "scaling: question length 100 B to 4096 B"
   "$TOOLS/bench_ask" --lengths --seconds "$T_SCALE" --label lengths \
     "$QUESTIONS" >>"$OUT/lengths.jsonl"
+  # the yardstick: `tr A-Z a-z` lowercasing 1,000 texts of 4096 bytes cut
+  # from the same mix (best of 5, per text)
+  python3 - "$QUESTIONS" "$TMP/4k.txt" <<'PY'
+import sys
+qs = [l.strip() for l in open(sys.argv[1], encoding="utf-8")
+      if l.strip() and not l.startswith("#")]
+text = " ".join(qs).encode()
+with open(sys.argv[2], "wb") as f:
+    at = 0
+    for _ in range(1000):
+        chunk = (text[at:] + b" " + text)[:4095]
+        f.write(chunk.replace(b"\n", b" ") + b"\n")
+        at = (at + 4096) % len(text)
+PY
+  python3 - "$TMP/4k.txt" >>"$OUT/lengths.jsonl" <<'PY'
+import json, subprocess, sys, time
+best = None
+for _ in range(5):
+    with open(sys.argv[1], "rb") as f:
+        t0 = time.perf_counter()
+        subprocess.run(["tr", "A-Z", "a-z"], stdin=f,
+                       stdout=subprocess.DEVNULL, check=True)
+        dt = time.perf_counter() - t0
+    best = dt if best is None else min(best, dt)
+print(json.dumps({"bench": "tr", "texts": 1000, "bytes": 4096,
+                  "wall_s": best, "per_text_ns": 1e9 * best / 1000}))
+PY
 fi
 
 # ------------------------------------------------------------ 3. serve
