@@ -88,7 +88,9 @@ void cli_print_explain(const msfaq_result *r)
     printf("1 safety:    %s", json_is_string(rule) ? "FIRED, rule "
                                                     : "not fired");
     if (json_is_string(rule))
-        printf("%s", json_string_value(rule));
+        printf("%s%s", json_string_value(rule),
+               json_is_true(json_object_get(sc, "backstop"))
+                   ? " (a backstop: nothing else answered)" : "");
     print_list(";  lexicons:", json_object_get(sc, "lexicons"));
     if (json_array_size(json_object_get(sc, "near")))
         print_list("             rules with some evidence:",

@@ -165,7 +165,8 @@ static json_t *explain_screen(const msfaq_kb *kb, const msfaqp_route *rt)
             near = NULL;
         }
     }
-    return json_pack("{s:b,s:s?,s:o*,s:o*}", "fired", rt->screen >= 0,
+    return json_pack("{s:b,s:b,s:s?,s:o*,s:o*}", "fired", rt->screen >= 0,
+                     "backstop", rt->backstop,
                      "rule", rt->screen >= 0 ? kb->intents[rt->screen].id
                                              : NULL,
                      "lexicons", concepts_of(kb, &rt->whole, is_screen),
@@ -215,7 +216,9 @@ static json_t *explain_specifics(const msfaq_kb *kb, const msfaqp_route *rt)
 static const char *decided_by(const msfaq_kb *kb, const msfaqp_route *rt)
 {
     if (rt->screen >= 0)
-        return "safety screen";
+        return rt->backstop ? "safety screen, as a backstop: nothing else "
+                              "answered the message"
+                            : "safety screen";
     if (rt->best < 0)
         return rt->gate.in ? "fallback: no intent above the threshold"
                            : "fallback: outside the domain";

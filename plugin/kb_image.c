@@ -43,7 +43,7 @@
 #include "msfaq_private.h"
 
 #define MAGIC "MSFAQKB"              /* 8 bytes with its NUL */
-#define FORMAT 2
+#define FORMAT 3
 #define BOM 0x01020304u
 #define NONE UINT32_MAX              /* no string */
 
@@ -96,7 +96,7 @@ typedef struct img_intent {
     uint32_t id, response_id;
     int32_t kind, priority, all_first, n_all, any_first, n_any, none_first,
         n_none, pat_first, n_pat, ex_first, n_ex, neg_first, n_neg, resp,
-        cov_first, n_cov;
+        cov_first, n_cov, backstop;
 } img_intent;
 typedef struct img_group {
     int32_t first, count;
@@ -298,7 +298,8 @@ static void write_records(writer *w, const msfaq_kb *kb)
                         strs(w, in->negatives, in->n_negatives),
                         in->n_negatives,
                         (int32_t)(in->resp - kb->responses),
-                        ints(w, in->covers, in->n_covers), in->n_covers};
+                        ints(w, in->covers, in->n_covers), in->n_covers,
+                        in->backstop};
         msfaqp_buf_put(&intents, (const char *)&r, sizeof r);
         for (int g = 0; g < in->n_all; g++) {
             img_group gr = {ints(w, in->all[g].concepts, in->all[g].count),
@@ -992,6 +993,10 @@ static int read_payload(reader *r, bool trusted)
         in->response_id = (char *)string_at(r, s->response_id, false);
         in->kind = s->kind;
         in->priority = s->priority;
+        in->backstop = s->backstop != 0;
+        if ((s->backstop != 0 && s->backstop != 1) ||
+            (s->backstop && s->kind != MSFAQ_KIND_SAFETY))
+            r->bad = "an intent's backstop flag is not 0, or 1 for a rule";
         if (s->kind != MSFAQ_KIND_ANSWER && s->kind != MSFAQ_KIND_FALLBACK &&
             s->kind != MSFAQ_KIND_SAFETY && s->kind != MSFAQ_KIND_SMALLTALK)
             r->bad = "an intent has no known kind";

@@ -51,8 +51,9 @@ static int load_intent(loader *ld, json_t *o, const char *arr, int index,
     if (!json_is_object(o))
         return msfaqp_ld_shape(ld, where, "must be an object");
     static const char *const keys[] = {
-        "id", "description", "kind", "priority", "response", "all", "any",
-        "none", "patterns", "covers", "examples", "negatives", NULL};
+        "id", "description", "kind", "priority", "backstop", "response",
+        "all", "any", "none", "patterns", "covers", "examples", "negatives",
+        NULL};
     int rc = msfaqp_ld_keys(ld, o, where, keys);
     if (rc)
         return rc;
@@ -93,6 +94,12 @@ static int load_intent(loader *ld, json_t *o, const char *arr, int index,
     in->priority = prio ? (int)json_integer_value(prio)
                  : in->kind == MSFAQ_KIND_SAFETY ? 20
                  : in->kind == MSFAQ_KIND_FALLBACK ? 10 : 0;
+
+    json_t *backstop = json_object_get(o, "backstop");
+    if (backstop && (!json_is_boolean(backstop) || !safety_file))
+        return msfaqp_ld_shape(ld, where, "\"backstop\" must be true or "
+                               "false, and only a safety rule has it");
+    in->backstop = json_is_true(backstop);
 
     json_t *all = json_object_get(o, "all");
     if (all && !json_is_array(all))

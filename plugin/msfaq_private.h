@@ -189,6 +189,8 @@ typedef struct msfaqp_intent {
     char *id;
     int kind;            /* enum msfaq_kind (never CLARIFY) */
     int priority;        /* a matching higher tier always wins */
+    bool backstop;       /* a safety rule for a message nothing else
+                            answers (safety.json "backstop", route.c) */
     msfaqp_group *all;   /* every group must hold */
     int n_all;
     msfaqp_weighted *any;  /* optional concepts that add weight */
@@ -575,6 +577,7 @@ typedef struct msfaqp_route {
     int n_touched;
 
     int screen;           /* the safety rule that fired, or -1 */
+    bool backstop;        /* it fired as a backstop: nothing else answered */
     msfaqp_gate gate;     /* on the text that decided */
     int best;             /* the chosen intent, or -1: fallback */
     int runner_up;        /* the closest rival from another section */

@@ -44,10 +44,12 @@ static int scored_at(const msfaqp_route *rt, int k)
     return rt->scored ? rt->scored[k] : k;
 }
 
-/* The choice among the safety rules (safety true) or among the other
- * intents: tier, then score, then file order; a near tie between answers
- * from different sections asks back. */
-static void choose(const msfaq_kb *kb, msfaqp_route *rt, bool safety)
+/* The choice among the safety rules (safety true; the backstop rules
+ * alone when backstop) or among the other intents: tier, then score,
+ * then file order; a near tie between answers from different sections
+ * asks back. */
+static void choose(const msfaq_kb *kb, msfaqp_route *rt, bool safety,
+                   bool backstop)
 {
     rt->best = rt->runner_up = -1;
     rt->clarify = false;
@@ -55,6 +57,7 @@ static void choose(const msfaq_kb *kb, msfaqp_route *rt, bool safety)
         int i = scored_at(rt, k);
         const msfaqp_intent *in = &kb->intents[i];
         if ((in->kind == MSFAQ_KIND_SAFETY) != safety ||
+            in->backstop != backstop ||
             msfaqp_confidence(rt->score[i]) < kb->threshold)
             continue;
         if (rt->best < 0 || in->priority > kb->intents[rt->best].priority ||
@@ -201,7 +204,7 @@ static void decide(const msfaq_kb *kb, msfaqp_route *rt, msfaqp_view *v)
 {
     gate_run(kb, v, &rt->gate);
     score_all(kb, rt, v, false, rt->full);
-    choose(kb, rt, false);
+    choose(kb, rt, false, false);
     rt->unsaid = -1;
     if (rt->best >= 0 && !rt->clarify &&
         kb->intents[rt->best].kind == MSFAQ_KIND_ANSWER)
@@ -247,6 +250,34 @@ static void rank(const msfaq_kb *kb, msfaqp_route *rt)
       }
 }
 
+/* Nothing answers the message (a fallback, or an out-of-scope topic):
+ * the screen's backstop rules have their say.  They read what the screen
+ * would call too weak alone ("my wrist is bent and swelling up", "sorting
+ * out my will, it feels like it is time"): where the reply would only be
+ * "I can't answer that", pointing to care costs nothing, and missing a
+ * person at risk costs everything.  Their scores are the screen's, made
+ * on the whole message; rt->scored now lists the last view's candidates,
+ * so the whole message's are scored again first. */
+static void backstop(const msfaq_kb *kb, msfaqp_route *rt)
+{
+    int best = rt->best, runner_up = rt->runner_up;
+    const int *scored = rt->scored;
+    int n_scored = rt->n_scored;
+    rt->scored = rt->full ? NULL : rt->whole.cands;
+    rt->n_scored = rt->full ? kb->n_intents : rt->whole.n_cands;
+    choose(kb, rt, true, true);
+    rt->clarify = false;
+    if (rt->best >= 0) {
+        rt->screen = rt->best;
+        rt->backstop = true;
+    } else {
+        rt->best = best;
+        rt->runner_up = runner_up;
+    }
+    rt->scored = scored;
+    rt->n_scored = n_scored;
+}
+
 int msfaqp_route_run(const msfaq_kb *kb, const char *q, bool full,
                      msfaqp_route *rt, msfaq_error *err)
 {
@@ -288,7 +319,7 @@ int msfaqp_route_run(const msfaq_kb *kb, const char *q, bool full,
 
     /* 1. the safety screen, on every sentence */
     score_all(kb, rt, &rt->whole, true, full);
-    choose(kb, rt, true);
+    choose(kb, rt, true, false);
     rt->screen = rt->best;
     rt->clarify = false;
 
@@ -327,6 +358,10 @@ int msfaqp_route_run(const msfaq_kb *kb, const char *q, bool full,
         if (rt->best < 0 && !full)
             score_all(kb, rt, rt->focus_used ? &rt->question : &rt->whole,
                       false, true);
+        if (rt->screen < 0 && !rt->clarify &&
+            (rt->best < 0 ||
+             kb->intents[rt->best].kind == MSFAQ_KIND_FALLBACK))
+            backstop(kb, rt);
     }
     if (rt->screen >= 0) {
         rt->best = rt->screen;
