@@ -65,9 +65,11 @@
 #define DISCARD_MAX (1024 * 1024)
 
 /* libmicrohttpd's memory per connection, which the request line and
- * headers must fit (else it answers 414 or 431 and closes).  Its default,
- * said here because the memory bound of a connection depends on it. */
-#define CONNECTION_MEMORY (32 * 1024)
+ * headers must fit (else it answers 414 or 431 and closes).  Half its
+ * default: every connection keeps it while open, so it is most of what
+ * 256 connections cost, and the clients msfaq serves send headers of a
+ * few KiB. */
+#define CONNECTION_MEMORY (16 * 1024)
 
 /* The watchdog cuts a connection this long after --timeout: one silent
  * all along is closed by libmicrohttpd's own time-out first, quietly, so
