@@ -368,6 +368,13 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
     if (msfaqp_stems_init(kb) ||
         !(kb->source = msfaqp_strdup(dir)))
         goto nomem;
+    /* the KB's words are stemmed as it loads: without the stemmer they
+     * would be cached unstemmed for good */
+    char why[400];
+    if (msfaqp_stemmer_check(why, sizeof why)) {
+        msfaqp_error_set(ld.err, MSFAQ_EIO, dir, -1, -1, -1, "%s", why);
+        goto fail;
+    }
 
     size_t size;
     if (msfaqp_ld_read(&ld, F_ARTICLE, &kb->article, &size))

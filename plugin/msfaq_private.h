@@ -378,6 +378,8 @@ extern MSFAQP_HIDDEN const uint32_t msfaqp_english_count;
 
 /* ---- stem.c: Snowball stems */
 MSFAQP_HIDDEN int msfaqp_stems_init(msfaq_kb *kb);
+/* 0 when libstemmer is there (opening it if need be), else -1 and why. */
+MSFAQP_HIDDEN int msfaqp_stemmer_check(char *why, size_t size);
 MSFAQP_HIDDEN void msfaqp_stems_free(msfaq_kb *kb);   /* the pool */
 MSFAQP_HIDDEN void msfaqp_stem_cache_free(msfaq_kb *kb);
 /* Stems w[0..n) into out (NUL-terminated); returns the stem's length. */

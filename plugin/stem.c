@@ -15,11 +15,16 @@
  * libstemmer itself is opened (dlopen) when a word first misses the cache,
  * where the build knows its soname (MSFAQ_STEMMER_SONAME): loading it
  * costs a process more than opening the built-in KB does, and a question
- * made of the KB's own words never needs it.  Should it be missing (a
- * broken install: the package depends on it), such words are used as
- * they are: their exact forms still meet the KB's.
+ * made of the KB's own words never needs it.  A KB read from its JSON
+ * files stems every word it knows, so opening one fails with the loader's
+ * message when libstemmer cannot be opened (msfaqp_stemmer_check; the
+ * build makes the built-in KB that way, so a build that could not open it
+ * stops).  Should it go missing later (a broken install: the package
+ * depends on it), words outside the cache are used as they are: their
+ * exact forms still meet the KB's.
  */
 #include <libstemmer.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +41,8 @@ static struct {
 } sb;
 static pthread_once_t sb_once = PTHREAD_ONCE_INIT;
 
+static char sb_why[256];       /* why it could not be opened, or "" */
+
 static void *symbol(void *lib, const char *name, bool *ok)
 {
     void *p = dlsym(lib, name);
@@ -47,15 +54,21 @@ static void *symbol(void *lib, const char *name, bool *ok)
 static void sb_open(void)
 {
     void *lib = dlopen(MSFAQ_STEMMER_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
+    if (!lib) {
+        const char *e = dlerror();
+        snprintf(sb_why, sizeof sb_why, "%s", e ? e : "dlopen failed");
         return;
+    }
     bool ok = true;
     void *p[4] = {symbol(lib, "sb_stemmer_new", &ok),
                   symbol(lib, "sb_stemmer_delete", &ok),
                   symbol(lib, "sb_stemmer_stem", &ok),
                   symbol(lib, "sb_stemmer_length", &ok)};
-    if (!ok)
+    if (!ok) {
+        snprintf(sb_why, sizeof sb_why, "%s lacks the sb_stemmer_ functions",
+                 MSFAQ_STEMMER_SONAME);
         return;
+    }
     /* POSIX: a function's address from dlsym converts back to its type */
     memcpy(&sb.destroy, &p[1], sizeof p[1]);
     memcpy(&sb.stem, &p[2], sizeof p[2]);
@@ -68,6 +81,16 @@ static struct sb_stemmer *stemmer_new(void)
     pthread_once(&sb_once, sb_open);
     return sb.create ? sb.create("english", NULL) : NULL;
 }
+int msfaqp_stemmer_check(char *why, size_t size)
+{
+    pthread_once(&sb_once, sb_open);
+    if (sb.create)
+        return 0;
+    snprintf(why, size, "libstemmer (%s) cannot be opened: %s",
+             MSFAQ_STEMMER_SONAME, sb_why);
+    return -1;
+}
+
 #define stemmer_delete(st) sb.destroy(st)
 #define stemmer_stem(st, w, n) sb.stem(st, w, n)
 #define stemmer_length(st) sb.length(st)
@@ -76,6 +99,13 @@ static struct sb_stemmer *stemmer_new(void)
 {
     return sb_stemmer_new("english", NULL);
 }
+int msfaqp_stemmer_check(char *why, size_t size)
+{
+    (void)why;
+    (void)size;
+    return 0;                   /* linked: the loader made sure of it */
+}
+
 #define stemmer_delete(st) sb_stemmer_delete(st)
 #define stemmer_stem(st, w, n) sb_stemmer_stem(st, w, n)
 #define stemmer_length(st) sb_stemmer_length(st)
