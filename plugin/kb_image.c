@@ -653,6 +653,21 @@ static char **str_list(reader *r, int32_t first, int32_t count)
     return v;
 }
 
+/* Words in s, single spaces apart with none empty, or -1. */
+static int word_count(const char *s)
+{
+    int n = 0;
+    for (const char *w = s; *w; n++) {
+        size_t len = strcspn(w, " ");
+        if (!len)
+            return -1;
+        w += len;
+        if (*w == ' ' && !*++w)
+            return -1;                    /* a trailing space */
+    }
+    return n;
+}
+
 static bool power_of_two(size_t n)
 {
     return n && !(n & (n - 1));
@@ -927,6 +942,7 @@ static int read_payload(reader *r, bool trusted)
         tm->next = it[t].next;
         /* a chain only goes back: it ends */
         if (tm->n_words < 1 || tm->key_at < 0 || tm->key_at >= tm->n_words ||
+            (!r->trusted && word_count(tm->stems) != tm->n_words) ||
             !in_range(r, tm->concept, 0, (int)n_concepts,
                       "a term's concept is out of range") ||
             !in_range(r, tm->next, -1, (int)t, "a term chain loops"))

@@ -125,7 +125,8 @@ static bool term_matches(const msfaq_kb *kb, const msfaqp_term *term,
     if (via_alt && !phrase)
         return false;
     const char *w = term->stems;
-    for (int k = 0; *w; k++, i++) {
+    /* n_words bounds the walk whatever the stems hold: i stays a word */
+    for (int k = 0; *w && k < term->n_words; k++, i++) {
         size_t wn = 0;
         if (k != term->key_at) {
             if (!(wn = word_at(kb, t, i, w, phrase)))

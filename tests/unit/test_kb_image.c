@@ -162,6 +162,13 @@ static void test_damaged_images_are_refused(void **state)
     fix_checksum(bad, size);
     expect_refused(bad, size, "a term chain loops");
     memcpy(bad, img, size);
+    int32_t words;                                /* term 0's n_words... */
+    memcpy(&words, bad + terms + 8, sizeof words);
+    words++;                                      /* ...not its stems' */
+    memcpy(bad + terms + 8, &words, sizeof words);
+    fix_checksum(bad, size);
+    expect_refused(bad, size, "a term is malformed");
+    memcpy(bad, img, size);
     size_t fail_at = block_at(bad, size, 34);     /* B_AC_FAIL */
     int32_t ahead = 1000;
     memcpy(bad + fail_at + 4 * 10, &ahead, sizeof ahead);
