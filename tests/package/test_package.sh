@@ -238,6 +238,7 @@ done
 # Against what the package installed only: no PKG_CONFIG_PATH, no
 # CMAKE_PREFIX_PATH, no LD_LIBRARY_PATH.
 cp -r "$here/host" "$tmp/host"
+cp "$here/../install/host.c" "$tmp/host/host.c"     # the one libmsfaq host
 pc() { env -u PKG_CONFIG_PATH -u PKG_CONFIG_LIBDIR pkg-config "$@"; }
 flags=$(pc --cflags --libs msfaq)
 echo "   pkg-config --cflags --libs msfaq: $flags"
