@@ -83,6 +83,15 @@ static void choose(const msfaq_kb *kb, msfaqp_route *rt, bool safety,
         rt->clarify = true;
 }
 
+/* The intents a choice looks at: v's candidates, or every intent when
+ * the stages run in full (explain, lint). */
+static void score_from(const msfaq_kb *kb, msfaqp_route *rt,
+                       const msfaqp_view *v)
+{
+    rt->scored = rt->full ? NULL : v->cands;
+    rt->n_scored = rt->full ? kb->n_intents : v->n_cands;
+}
+
 /* Intent i gets a score or evidence: its entries start clean.  Nothing
  * else of score[], partial[] and pattern_hit[] is ever read, so a question
  * pays for the intents it reaches, not for the size of the KB. */
@@ -119,8 +128,7 @@ static void score_all(const msfaq_kb *kb, msfaqp_route *rt, msfaqp_view *v,
             rt->partial[i] = 0;
             rt->score[i] = -1;
         }
-    rt->scored = rt->full ? NULL : v->cands;
-    rt->n_scored = rt->full ? kb->n_intents : v->n_cands;
+    score_from(kb, rt, v);
     for (int k = 0; k < rt->n_scored; k++) {
         int i = scored_at(rt, k);
         const msfaqp_intent *in = &kb->intents[i];
@@ -252,19 +260,18 @@ static void rank(const msfaq_kb *kb, msfaqp_route *rt)
 
 /* Nothing answers the message (a fallback, or an out-of-scope topic):
  * the screen's backstop rules have their say.  They read what the screen
- * would call too weak alone ("my wrist is bent and swelling up", "sorting
- * out my will, it feels like it is time"): where the reply would only be
- * "I can't answer that", pointing to care costs nothing, and missing a
- * person at risk costs everything.  Their scores are the screen's, made
- * on the whole message; rt->scored now lists the last view's candidates,
- * so the whole message's are scored again first. */
+ * would call too weak alone ("my wrist is bent and swelling up", "putting
+ * my affairs in order"): where the reply would only be "I can't answer
+ * that", pointing to care costs nothing, and missing a person at risk
+ * costs everything.  Their scores are the screen's, made on the whole
+ * message; rt->scored lists the last view's candidates by now, so the
+ * choice is pointed back at the whole message's. */
 static void backstop(const msfaq_kb *kb, msfaqp_route *rt)
 {
     int best = rt->best, runner_up = rt->runner_up;
     const int *scored = rt->scored;
     int n_scored = rt->n_scored;
-    rt->scored = rt->full ? NULL : rt->whole.cands;
-    rt->n_scored = rt->full ? kb->n_intents : rt->whole.n_cands;
+    score_from(kb, rt, &rt->whole);
     choose(kb, rt, true, true);
     rt->clarify = false;
     if (rt->best >= 0) {
