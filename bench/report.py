@@ -521,6 +521,7 @@ if sc:
             f"{us(a1['median_ns'])} → {us(a100['median_ns'])} ({r:.2f}x; "
             f"mean {a100['mean_ns'] / a1['mean_ns']:.2f}x)", "≤ 2x", r <= 2)
 ln = [r for r in jsonl("lengths.jsonl") if r["bench"] == "length"]
+tr = next((r for r in jsonl("lengths.jsonl") if r["bench"] == "tr"), None)
 if ln:
     rows = ["| question bytes | median | p99 | ns per byte (median) |",
             "| ---: | ---: | ---: | ---: |"]
@@ -532,8 +533,6 @@ if ln:
                     "the question mix)", "\n".join(rows)))
     add("5 scaling", "median per question, 100 B → 4096 B",
         f"{us(ln[0]['median_ns'])} → {us(ln[-1]['median_ns'])}")
-    tr = next((r for r in jsonl("lengths.jsonl") if r["bench"] == "tr"),
-              None)
     if tr and ln[-1]["bytes"] == 4096:
         r = ln[-1]["median_ns"] / tr["per_text_ns"]
         add("5 scaling", "a 4096-byte question ÷ `tr A-Z a-z` lowercasing "
@@ -633,8 +632,6 @@ if nj and batch and nj.get("first_pass_mean_ns") and \
         "measured in the same run. The cost is the matcher's (previous "
         "paragraph) and the long questions' (the length table).")
 
-ln = [r for r in jsonl("lengths.jsonl") if r["bench"] == "length"]
-tr = next((r for r in jsonl("lengths.jsonl") if r["bench"] == "tr"), None)
 if ln and tr and ln[-1]["bytes"] == 4096 and \
         ln[-1]["median_ns"] > 2 * tr["per_text_ns"]:
     big, small = ln[-1], ln[0]

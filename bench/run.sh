@@ -70,6 +70,20 @@ log() {   # progress on stderr; the load average at each step goes to
   return 0
 }
 note() { printf '%s\n' "$*" >>"$OUT/notes.txt"; }
+best_wall() {   # FILE CMD...: best wall seconds of 5 runs of CMD < FILE
+  python3 - "$@" <<'PY'
+import subprocess, sys, time
+best = None
+for _ in range(5):
+    with open(sys.argv[1], "rb") as f:
+        t0 = time.perf_counter()
+        subprocess.run(sys.argv[2:], stdin=f, stdout=subprocess.DEVNULL,
+                       check=True)
+        dt = time.perf_counter() - t0
+    best = dt if best is None else min(best, dt)
+print(f"{best:.6f}")
+PY
+}
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.jsonl "$OUT"/*.json "$OUT"/*.txt "$OUT"/*.out "$OUT"/*.log
@@ -311,21 +325,11 @@ if want nlpjs; then
     # the batch: `msfaq ask --json` over the same questions, one process
     # (start-up and KB included), best wall time of 5
     awk '/^#/||/^$/{next}{print}' "$QUESTIONS" >"$TMP/batch.txt"
-    python3 - "$MSFAQ" "$TMP/batch.txt" >>"$OUT/nlpjs.jsonl" <<'PY'
-import json, subprocess, sys, time
-msfaq, path = sys.argv[1], sys.argv[2]
-n = sum(1 for _ in open(path, encoding="utf-8"))
-best = None
-for _ in range(5):
-    with open(path, "rb") as f:
-        t0 = time.perf_counter()
-        subprocess.run([msfaq, "ask", "--json"], stdin=f,
-                       stdout=subprocess.DEVNULL, check=True)
-        dt = time.perf_counter() - t0
-    best = dt if best is None else min(best, dt)
-print(json.dumps({"bench": "batch", "questions": n, "wall_s": best,
-                  "mean_ns": 1e9 * best / n}))
-PY
+    n=$(wc -l <"$TMP/batch.txt")
+    wall=$(best_wall "$TMP/batch.txt" "$MSFAQ" ask --json)
+    printf '{"bench":"batch","questions":%s,"wall_s":%s,"mean_ns":%s}\n' \
+      "$n" "$wall" "$(awk -v w="$wall" -v n="$n" 'BEGIN{print 1e9 * w / n}')" \
+      >>"$OUT/nlpjs.jsonl"
     NODE_PATH="$NODE_DIR/node_modules" node "$BENCH/nlpjs_bench.js" bench \
       "$SRC/patterns/intents.json" "$OUT/nlpjs_map.json" "$QUESTIONS" \
       "$T_NLP" >>"$OUT/nlpjs.jsonl" 2>"$OUT/nlpjs.log" ||
@@ -418,19 +422,10 @@ with open(sys.argv[2], "wb") as f:
         f.write(chunk.replace(b"\n", b" ") + b"\n")
         at = (at + 4096) % len(text)
 PY
-  python3 - "$TMP/4k.txt" >>"$OUT/lengths.jsonl" <<'PY'
-import json, subprocess, sys, time
-best = None
-for _ in range(5):
-    with open(sys.argv[1], "rb") as f:
-        t0 = time.perf_counter()
-        subprocess.run(["tr", "A-Z", "a-z"], stdin=f,
-                       stdout=subprocess.DEVNULL, check=True)
-        dt = time.perf_counter() - t0
-    best = dt if best is None else min(best, dt)
-print(json.dumps({"bench": "tr", "texts": 1000, "bytes": 4096,
-                  "wall_s": best, "per_text_ns": 1e9 * best / 1000}))
-PY
+  wall=$(best_wall "$TMP/4k.txt" tr A-Z a-z)
+  printf '{"bench":"tr","texts":1000,"bytes":4096,"wall_s":%s,"per_text_ns":%s}\n' \
+    "$wall" "$(awk -v w="$wall" 'BEGIN{print 1e9 * w / 1000}')" \
+    >>"$OUT/lengths.jsonl"
 fi
 
 # ------------------------------------------------------------ 3. serve
