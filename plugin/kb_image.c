@@ -43,7 +43,7 @@
 #include "msfaq_private.h"
 
 #define MAGIC "MSFAQKB"              /* 8 bytes with its NUL */
-#define FORMAT 3
+#define FORMAT 4
 #define BOM 0x01020304u
 #define NONE UINT32_MAX              /* no string */
 
@@ -68,6 +68,8 @@ enum {                               /* blocks, in the order written */
     B_LITS, B_LIT_AT, B_LIT_CLAUSES,
     B_AC_ROOT, B_AC_EDGE_AT, B_AC_EDGE_SYM, B_AC_EDGE_TO, B_AC_FAIL,
     B_AC_OUT, B_AC_LINK,             /* the automaton (literals.c) */
+    B_GROUP_AT, B_GROUP_OF,          /* three groups of the index
+                                        (kb_index.c), at then values */
     B_PCRE2_AT, B_PCRE2,             /* each regex's code on its own */
     B_END
 };
@@ -198,36 +200,49 @@ static int32_t strs(writer *w, char *const *v, int n)
     return first;
 }
 
-static void map_block(writer *w, const msfaqp_strmap *m)
+/* A table's keys as the image keeps them: 1 + pool offset, 0 for none,
+ * so that the reader uses the slots where they lie (strmap.c). */
+static uint32_t *keys_of(writer *w, const uint32_t *keys, size_t n,
+                         const char *pool)
 {
-    size_t cap = m->cap;
-    uint32_t *k = malloc((cap ? cap : 1) * sizeof *k);
+    uint32_t *k = malloc((n ? n : 1) * sizeof *k);
     if (!k) {
         w->oom = true;
-        return;
+        return NULL;
     }
-    for (size_t i = 0; i < cap; i++)
-        k[i] = m->keys[i] ? str(w, m->keys[i]) : NONE;
-    block(w, B_MAP_KEYS, sizeof *k, cap, k);
-    block(w, B_MAP_VALUES, sizeof(int32_t), cap, m->values);
+    for (size_t i = 0; i < n; i++)
+        k[i] = keys[i] ? 1 + str(w, pool + keys[i] - 1) : 0;
+    return k;
+}
+
+static void map_block(writer *w, const msfaqp_strmap *m)
+{
+    uint32_t *k = keys_of(w, m->keys, m->cap, m->pool);
+    if (!k)
+        return;
+    block(w, B_MAP_KEYS, sizeof *k, m->cap, k);
+    block(w, B_MAP_VALUES, sizeof(int32_t), m->cap, m->values);
     free(k);
 }
 
 static void set_block(writer *w, const msfaqp_wordset *s)
 {
-    uint32_t *v = malloc(((s->cap > s->n_words ? s->cap : s->n_words) + 1) *
-                         sizeof *v);
-    if (!v) {
-        w->oom = true;
+    uint32_t *k = keys_of(w, s->slots, s->cap, s->pool);
+    if (!k)
         return;
-    }
-    for (size_t i = 0; i < s->cap; i++)
-        v[i] = s->slots[i] ? str(w, s->slots[i]) : NONE;
-    block(w, B_SET_SLOTS, sizeof *v, s->cap, v);
-    for (size_t i = 0; i < s->n_words; i++)
-        v[i] = str(w, s->words[i]);
-    block(w, B_SET_WORDS, sizeof *v, s->n_words, v);
-    free(v);
+    block(w, B_SET_SLOTS, sizeof *k, s->cap, k);
+    free(k);
+    if (!(k = keys_of(w, s->words, s->n_words, s->pool)))
+        return;
+    block(w, B_SET_WORDS, sizeof *k, s->n_words, k);
+    free(k);
+}
+
+/* A group of the index: key k's values are of[at[k]..at[k + 1]). */
+static void group_block(writer *w, const int *at, const int *of, int n_keys)
+{
+    block(w, B_GROUP_AT, sizeof(int32_t), (uint64_t)n_keys + 1, at);
+    block(w, B_GROUP_OF, sizeof(int32_t), (uint64_t)at[n_keys], of);
 }
 
 /* The records of every array, in block order; the regexes' PCRE2 code
@@ -423,6 +438,10 @@ static void write_records(writer *w, const msfaq_kb *kb)
     block(w, B_AC_FAIL, sizeof(int32_t), ns, l->fail);
     block(w, B_AC_OUT, sizeof(int32_t), ns, l->out);
     block(w, B_AC_LINK, sizeof(int32_t), ns, l->link);
+    group_block(w, x->clause_at, x->clause_regex, kb->lits.n_clauses);
+    group_block(w, x->concept_at, x->concept_intent, kb->n_concepts);
+    group_block(w, x->alias_at, x->alias_of, kb->n_concepts);
+    map_block(w, &x->rewrite_of);
 
     /* each regex's code, serialized on its own so that a question decodes
      * only the regexes it runs (regex.c) */
@@ -597,7 +616,7 @@ static const char *string_at(reader *r, uint32_t off, bool may_be_none)
 {
     if (off == NONE && may_be_none)
         return NULL;
-    if (off >= r->pool_size) {
+    if (!r->trusted && off >= r->pool_size) {
         r->bad = "a string is outside the pool";
         return "";
     }
@@ -673,7 +692,28 @@ static bool power_of_two(size_t n)
     return n && !(n & (n - 1));
 }
 
-/* A map's keys (pool offsets) and values, each value in [0, hi). */
+/* A table's slots: 1 + pool offsets, 0 for none.  The built-in image's
+ * are not read one by one (that would touch every page of them); an image
+ * file's must each be in the pool, and a table must have an empty slot,
+ * where a look-up ends. */
+static void check_keys(reader *r, const uint32_t *k, size_t n, bool slots,
+                       size_t *count)
+{
+    *count = 0;
+    if (r->trusted)
+        return;
+    for (size_t i = 0; i < n && !r->bad; i++)
+        if (k[i]) {
+            string_at(r, k[i] - 1, false);
+            ++*count;
+        } else if (!slots) {
+            r->bad = "a word set is malformed";
+        }
+    if (slots && n && *count >= n && !r->bad)
+        r->bad = "a table is full";
+}
+
+/* A map's keys and values, each value in [0, hi), used in place. */
 static void read_map(reader *r, msfaqp_strmap *m, int hi)
 {
     size_t nk, nv;
@@ -685,24 +725,15 @@ static void read_map(reader *r, msfaqp_strmap *m, int hi)
         r->bad = "a map is malformed";
         return;
     }
-    m->cap = nk;
-    if (!nk)
-        return;
-    m->keys = arena_alloc(r->kb, nk * sizeof *m->keys);
-    if (!m->keys) {
-        r->oom = true;
-        return;
-    }
+    m->keys = (uint32_t *)k;
     m->values = (int *)v;
-    for (size_t i = 0; i < nk; i++) {
-        if (k[i] == NONE)
-            continue;
-        m->keys[i] = (char *)string_at(r, k[i], false);
-        m->count++;
-        in_range(r, v[i], 0, hi, "a map value is out of range");
-    }
-    if (m->count >= nk)
-        r->bad = "a map is full";    /* a lookup must find an empty slot */
+    m->cap = nk;
+    m->pool = r->pool;
+    m->borrowed = true;
+    check_keys(r, k, nk, true, &m->count);
+    for (size_t i = 0; i < nk && !r->trusted; i++)
+        if (k[i])
+            in_range(r, v[i], 0, hi, "a map value is out of range");
 }
 
 static void read_set(reader *r, msfaqp_wordset *s)
@@ -716,23 +747,39 @@ static void read_set(reader *r, msfaqp_wordset *s)
         r->bad = "a word set is malformed";
         return;
     }
+    s->slots = (uint32_t *)slots;
     s->cap = ns;
-    s->slots = arena_alloc(r->kb, (ns + 1) * sizeof *s->slots);
-    s->words = arena_alloc(r->kb, (nw + 1) * sizeof *s->words);
-    if (!s->slots || !s->words) {
-        r->oom = true;
+    s->words = (uint32_t *)words;
+    s->n_words = nw;
+    s->pool = r->pool;
+    s->borrowed = true;
+    size_t n_in_words;
+    check_keys(r, slots, ns, true, &s->count);
+    check_keys(r, words, nw, false, &n_in_words);
+}
+
+/* A group of the index for keys [0, n_keys), its values in [0, hi):
+ * used in place, each at[] in order and within of[]. */
+static void read_group(reader *r, int **at_out, int **of_out, int n_keys,
+                       int hi)
+{
+    size_t n_at, n_of;
+    const int32_t *at = next(r, B_GROUP_AT, sizeof *at, &n_at);
+    const int32_t *of = next(r, B_GROUP_OF, sizeof *of, &n_of);
+    if (r->bad)
+        return;
+    if (n_at != (size_t)n_keys + 1 || at[0] != 0 ||
+        (size_t)at[n_keys] != n_of) {
+        r->bad = "the index does not add up";
         return;
     }
-    for (size_t i = 0; i < ns; i++)
-        if (slots[i] != NONE) {
-            s->slots[i] = (char *)string_at(r, slots[i], false);
-            s->count++;
-        }
-    if (ns && s->count >= ns)
-        r->bad = "a word set is full";
-    for (size_t i = 0; i < nw; i++)
-        s->words[i] = (char *)string_at(r, words[i], false);
-    s->n_words = nw;
+    for (int k = 0; k < n_keys && !r->trusted; k++)
+        if (at[k + 1] < at[k])
+            r->bad = "the index does not add up";
+    for (size_t i = 0; i < n_of && !r->trusted; i++)
+        in_range(r, of[i], 0, hi, "an index value is out of range");
+    *at_out = (int *)at;
+    *of_out = (int *)of;
 }
 
 /* The built-in image's regexes keep their serialized code, which is part
@@ -941,8 +988,10 @@ static int read_payload(reader *r, bool trusted)
         tm->concept = it[t].concept;
         tm->next = it[t].next;
         /* a chain only goes back: it ends */
+        if (r->trusted)
+            continue;
         if (tm->n_words < 1 || tm->key_at < 0 || tm->key_at >= tm->n_words ||
-            (!r->trusted && word_count(tm->stems) != tm->n_words) ||
+            word_count(tm->stems) != tm->n_words ||
             !in_range(r, tm->concept, 0, (int)n_concepts,
                       "a term's concept is out of range") ||
             !in_range(r, tm->next, -1, (int)t, "a term chain loops"))
@@ -1117,7 +1166,6 @@ static int read_payload(reader *r, bool trusted)
     read_map(r, &kb->by_stem, kb->n_terms);
     read_map(r, &kb->concept_ids, kb->n_concepts);
     read_map(r, &kb->confusion_of, kb->n_confusions);
-    size_t n_cache_keys = 0;
     read_map(r, &kb->stem_of, INT32_MAX);       /* checked below */
     read_set(r, &kb->term_stems);
     read_set(r, &kb->vocab);
@@ -1145,7 +1193,7 @@ static int read_payload(reader *r, bool trusted)
         if (at[i] > n || (i && at[i] < at[i - 1]))
             r->bad = "the typo index does not add up";
     }
-    for (size_t i = 0; i < n && !r->bad; i++)
+    for (size_t i = 0; i < n && !r->bad && !r->trusted; i++)
         if (lens[i] != (strlen(kb->by_first[i]) < 255
                             ? strlen(kb->by_first[i]) : 255))
             r->bad = "the typo index does not add up";
@@ -1156,12 +1204,10 @@ static int read_payload(reader *r, bool trusted)
     kb->n_stem_cache = kb->stem_cache_cap = n;
     for (size_t i = 0; i < n; i++)
         kb->stem_cache[i] = (char *)string_at(r, sc[i], false);
-    for (size_t i = 0; i < kb->stem_of.cap; i++)
-        if (kb->stem_of.keys[i]) {
-            n_cache_keys++;
+    for (size_t i = 0; i < kb->stem_of.cap && !r->trusted; i++)
+        if (kb->stem_of.keys[i])
             in_range(r, kb->stem_of.values[i], 0, (int)n,
                      "a cached stem is out of range");
-        }
 
     /* the literal index and its automaton */
     msfaqp_lits *l = &kb->lits;
@@ -1170,6 +1216,15 @@ static int read_payload(reader *r, bool trusted)
     const int32_t *lat = next(r, B_LIT_AT, 4, &n_at);
     const int32_t *lc = next(r, B_LIT_CLAUSES, 4, &n_lc);
     read_automaton(r, l, n_lits);
+    msfaqp_index *x = &kb->index;
+    x->borrowed = true;
+    read_group(r, &x->clause_at, &x->clause_regex, n_clauses,
+               (int)n_regexes);   /* n_regexes is bounded above */
+    read_group(r, &x->concept_at, &x->concept_intent, kb->n_concepts,
+               kb->n_intents);
+    read_group(r, &x->alias_at, &x->alias_of, kb->n_concepts,
+               kb->n_concepts);
+    read_map(r, &x->rewrite_of, kb->n_rewrites);
     size_t n_code_at, n_code;
     const uint32_t *code_at = next(r, B_PCRE2_AT, 4, &n_code_at);
     const uint8_t *code = next(r, B_PCRE2, 1, &n_code);
@@ -1190,13 +1245,13 @@ static int read_payload(reader *r, bool trusted)
         l->strs[i] = (char *)string_at(r, ls[i], false);
         if (!r->bad && !r->trusted && !valid_literal(l->strs[i]))
             r->bad = "a literal holds what no question holds";
-        if (lat[i] < 0 || lat[i + 1] < lat[i])
+        if (!r->trusted && (lat[i] < 0 || lat[i + 1] < lat[i]))
             r->bad = "the literal index does not add up";
     }
     if (!r->bad && (lat[0] != 0 || (size_t)lat[n_lits] != n_lc ||
                     (size_t)n_clauses > n_lc))  /* a clause has a literal */
         r->bad = "the literal index does not add up";
-    for (size_t i = 0; i < n_lc && !r->bad; i++)
+    for (size_t i = 0; i < n_lc && !r->bad && !r->trusted; i++)
         in_range(r, lc[i], 0, n_clauses, "a literal meets no clause");
     if (r->bad)
         return MSFAQ_EIMAGE;
@@ -1205,17 +1260,17 @@ static int read_payload(reader *r, bool trusted)
 
     /* the regexes' owners point at the records; then the index, which
      * renumbers them in the same order (checked), and the code */
-    if (msfaqp_index_build(kb))
+    if (msfaqp_index_build(kb, false))
         return MSFAQ_ENOMEM;
-    if (kb->index.n_regexes != (int)n_regexes) {
+    if (x->n_regexes != (int)n_regexes) {
         r->bad = "the regexes do not add up";
         return MSFAQ_EIMAGE;
     }
     for (size_t i = 0; i < n_regexes; i++) {
-        const msfaqp_regex *x = kb->index.regex[i];
-        if (x->source != re[i].source || x->need != re[i].need ||
-            kb->index.regex_concept[i] != ir[i].concept ||
-            kb->index.regex_intent[i] != ir[i].intent) {
+        const msfaqp_regex *one = x->regex[i];
+        if (one->source != re[i].source || one->need != re[i].need ||
+            x->regex_concept[i] != ir[i].concept ||
+            x->regex_intent[i] != ir[i].intent) {
             r->bad = "the regexes do not add up";
             return MSFAQ_EIMAGE;
         }

@@ -2,7 +2,7 @@
  * kb_index.c - who depends on what, so that a question touches only the
  * concepts and intents its words can reach.
  *
- * Built once when a KB opens, from the loaded concepts and intents:
+ * Built once when a KB loads, from the loaded concepts and intents:
  *   - every regex (concept patterns and intent patterns) numbered, with
  *     its owner;
  *   - for every clause of the literal index (literals.c), the regexes that
@@ -15,6 +15,8 @@
  * it candidates.  Every other concept is absent and every other intent
  * has no evidence, without being looked at: a KB a hundred times larger
  * costs a question only what its words reach.
+ * A compiled image keeps the groups (kb_image.c), so opening one only
+ * numbers the regexes (grouped = false).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -90,13 +92,13 @@ static int add_regex(msfaq_kb *kb, msfaqp_regex *r, int concept, int intent,
     x->regex[r->id] = r;
     if (r->n_need == 0)
         x->free_regex[x->n_free++] = r->id;
-    for (int k = 0; k < r->n_need; k++)
+    for (int k = 0; k < r->n_need && by_clause; k++)
         if (pairs_add(by_clause, r->need[k], r->id))
             return -1;
     return 0;
 }
 
-int msfaqp_index_build(msfaq_kb *kb)
+int msfaqp_index_build(msfaq_kb *kb, bool grouped)
 {
     msfaqp_index *x = &kb->index;
     int n = 0;
@@ -109,15 +111,16 @@ int msfaqp_index_build(msfaq_kb *kb)
     x->regex_intent = malloc((size_t)(n ? n : 1) * sizeof(int));
     x->free_regex = malloc((size_t)(n ? n : 1) * sizeof(int));
     pairs by_clause = {0}, by_concept = {0}, aliases = {0};
+    pairs *clauses = grouped ? &by_clause : NULL;
     int rc = -1;
     if (!x->regex || !x->regex_concept || !x->regex_intent || !x->free_regex)
         goto out;
     for (int c = 0; c < kb->n_concepts; c++) {
         msfaqp_concept *cp = &kb->concepts[c];
         for (int k = 0; k < cp->n_regexes; k++)
-            if (add_regex(kb, &cp->regexes[k], c, -1, &by_clause))
+            if (add_regex(kb, &cp->regexes[k], c, -1, clauses))
                 goto out;
-        for (int k = 0; k < cp->n_aliases; k++)
+        for (int k = 0; k < cp->n_aliases && grouped; k++)
             if (pairs_add(&aliases, cp->aliases[k], c))
                 goto out;
     }
@@ -129,12 +132,14 @@ int msfaqp_index_build(msfaq_kb *kb)
         for (int p = 0; p < in->n_patterns; p++) {
             msfaqp_pattern *P = &in->patterns[p];
             if (P->alias >= 0) {
-                if (pairs_add(&by_concept, P->alias, i))
+                if (grouped && pairs_add(&by_concept, P->alias, i))
                     goto out;
-            } else if (add_regex(kb, &P->re, -1, i, &by_clause)) {
+            } else if (add_regex(kb, &P->re, -1, i, clauses)) {
                 goto out;
             }
         }
+        if (!grouped)
+            continue;
         for (int g = 0; g < in->n_all; g++)
             for (int k = 0; k < in->all[g].count; k++)
                 if (pairs_add(&by_concept, in->all[g].concepts[k], i))
@@ -142,6 +147,10 @@ int msfaqp_index_build(msfaq_kb *kb)
         for (int k = 0; k < in->n_any; k++)
             if (pairs_add(&by_concept, in->any[k].concept, i))
                 goto out;
+    }
+    if (!grouped) {
+        rc = 0;
+        goto out;
     }
     for (int r = 0; r < kb->n_rewrites; r++)
         if (msfaqp_strmap_put(&x->rewrite_of, kb->rewrites[r].from,
@@ -167,12 +176,14 @@ void msfaqp_index_free(msfaqp_index *x)
     free(x->regex_concept);
     free(x->regex_intent);
     free(x->free_regex);
-    free(x->clause_at);
-    free(x->clause_regex);
-    free(x->concept_at);
-    free(x->concept_intent);
-    free(x->alias_at);
+    if (!x->borrowed) {
+        free(x->clause_at);
+        free(x->clause_regex);
+        free(x->concept_at);
+        free(x->concept_intent);
+        free(x->alias_at);
+        free(x->alias_of);
+    }
     msfaqp_strmap_free(&x->rewrite_of);
-    free(x->alias_of);
     memset(x, 0, sizeof *x);
 }

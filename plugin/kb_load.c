@@ -266,7 +266,7 @@ static int add_words(msfaqp_wordset *s, msfaqp_wordset *targets,
 static int build_vocab(msfaq_kb *kb, const msfaqp_wordset *term_words)
 {
     for (size_t i = 0; i < term_words->n_words; i++) {
-        const char *w = term_words->words[i];
+        const char *w = msfaqp_wordset_word(term_words, i);
         if (msfaqp_wordset_add(&kb->vocab, w, strlen(w)) ||
             (strlen(w) >= 5 &&
              msfaqp_wordset_add(&kb->targets, w, strlen(w))))
@@ -288,8 +288,8 @@ static int build_vocab(msfaq_kb *kb, const msfaqp_wordset *term_words)
                 return -1;
     }
     for (size_t i = 0; i < kb->vocab.n_words; i++)
-        if (msfaqp_stem_remember(kb, kb->vocab.words[i],
-                                 strlen(kb->vocab.words[i])))
+        if (msfaqp_stem_remember(kb, msfaqp_wordset_word(&kb->vocab, i),
+                                 strlen(msfaqp_wordset_word(&kb->vocab, i))))
             return -1;
     return msfaqp_targets_index(kb);
 }
@@ -396,7 +396,7 @@ msfaq_kb *msfaq_kb_open(const char *dir, unsigned flags, msfaq_error *err)
     qsort(kb->rewrites, (size_t)kb->n_rewrites, sizeof *kb->rewrites,
           cmp_rewrite);
     if (build_vocab(kb, &ld.term_words) || msfaqp_lits_build(&kb->lits) ||
-        msfaqp_index_build(kb))
+        msfaqp_index_build(kb, true))
         goto nomem;
     msfaqp_wordset_free(&ld.term_words);
 

@@ -46,12 +46,24 @@
 #define MSFAQP_CHUNK_STEP 40       /* stretches of this many words, this
                                       far apart (overlapping by 24) */
 
-/* An open-addressing map from strings to ints (strmap.c). */
+/* The text of a table's keys, when the table owns it (strmap.c). */
+typedef struct msfaqp_pool {
+    char *text;
+    size_t len, cap;
+} msfaqp_pool;
+
+/* An open-addressing map from strings to ints (strmap.c).  keys[j] is 1 +
+ * the offset of slot j's key in pool, 0 when the slot is empty: a
+ * compiled image's maps are used in place (borrowed: keys, values and pool
+ * are the image's). */
 typedef struct msfaqp_strmap {
-    char **keys;
+    uint32_t *keys;
     int *values;
     size_t cap;          /* power of two */
     size_t count;
+    const char *pool;
+    msfaqp_pool own;     /* pool, when put made it */
+    bool borrowed;
 } msfaqp_strmap;
 MSFAQP_HIDDEN int msfaqp_strmap_get(const msfaqp_strmap *m, const char *w,
                                     size_t n);              /* -1: absent */
@@ -243,13 +255,18 @@ typedef struct msfaqp_stemmer {
     struct sb_stemmer *st;
 } msfaqp_stemmer;
 
-/* Open-addressing string set: the vocabulary typos are corrected to. */
+/* Open-addressing string set: the vocabulary typos are corrected to
+ * (strmap.c).  Slots as a map's keys; words in insertion order (1 + pool
+ * offsets, for the corrector's scan: msfaqp_wordset_word()). */
 typedef struct msfaqp_wordset {
-    char **slots;
+    uint32_t *slots;
     size_t cap;          /* power of two */
     size_t count;
-    char **words;        /* insertion order, for the corrector's scan */
+    uint32_t *words;
     size_t n_words;
+    const char *pool;
+    msfaqp_pool own;
+    bool borrowed;
 } msfaqp_wordset;
 
 /* Who depends on what (kb_index.c): every regex numbered with its owner;
@@ -267,6 +284,8 @@ typedef struct msfaqp_index {
     int *concept_at, *concept_intent;
     int *alias_at, *alias_of;
     msfaqp_strmap rewrite_of;    /* a rewrite's "from" -> its index */
+    bool borrowed;       /* the groups (xxx_at, xxx) are a compiled
+                            image's */
 } msfaqp_index;
 
 struct msfaq_kb {
@@ -389,12 +408,16 @@ MSFAQP_HIDDEN size_t msfaqp_stem(const msfaq_kb *kb, const char *w,
 MSFAQP_HIDDEN int msfaqp_stem_remember(msfaq_kb *kb, const char *w,
                                        size_t n);
 
-/* ---- spell.c */
+/* ---- strmap.c: word sets */
 MSFAQP_HIDDEN int msfaqp_wordset_add(msfaqp_wordset *s, const char *w,
                                      size_t len);
 MSFAQP_HIDDEN bool msfaqp_wordset_has(const msfaqp_wordset *s,
                                       const char *w, size_t len);
 MSFAQP_HIDDEN void msfaqp_wordset_free(msfaqp_wordset *s);
+MSFAQP_HIDDEN const char *msfaqp_wordset_word(const msfaqp_wordset *s,
+                                              size_t i);
+
+/* ---- spell.c */
 /* A word that is meant as written: an English word, a KB word, or a word
  * whose stem is a term's (see spell.c). */
 MSFAQP_HIDDEN bool msfaqp_known(const msfaq_kb *kb, const char *w, size_t n);
@@ -441,7 +464,7 @@ MSFAQP_HIDDEN int msfaqp_need_of(const char *regex, msfaqp_need_fn add,
                                  void *ud);
 
 /* ---- kb_index.c */
-MSFAQP_HIDDEN int msfaqp_index_build(msfaq_kb *kb);
+MSFAQP_HIDDEN int msfaqp_index_build(msfaq_kb *kb, bool grouped);
 MSFAQP_HIDDEN void msfaqp_index_free(msfaqp_index *x);
 
 /* ---- literals.c */

@@ -16,73 +16,6 @@
 
 #include "msfaq_private.h"
 
-static int grow(msfaqp_wordset *s)
-{
-    size_t cap = s->cap ? s->cap * 2 : 256;
-    char **slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < s->cap; i++) {
-        char *w = s->slots[i];
-        if (!w)
-            continue;
-        size_t j = msfaqp_hash(w, strlen(w)) & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = w;
-    }
-    free(s->slots);
-    s->slots = slots;
-    s->cap = cap;
-    return 0;
-}
-
-bool msfaqp_wordset_has(const msfaqp_wordset *s, const char *w, size_t n)
-{
-    if (!s->cap)
-        return false;
-    size_t j = msfaqp_hash(w, n) & (s->cap - 1);
-    while (s->slots[j]) {
-        const char *x = s->slots[j];
-        if (strncmp(x, w, n) == 0 && x[n] == '\0')
-            return true;
-        j = (j + 1) & (s->cap - 1);
-    }
-    return false;
-}
-
-/* Adds w[0..n) unless present.  0 on success, -1 when out of memory. */
-int msfaqp_wordset_add(msfaqp_wordset *s, const char *w, size_t n)
-{
-    if (msfaqp_wordset_has(s, w, n))
-        return 0;
-    if ((s->count + 1) * 2 > s->cap && grow(s))
-        return -1;
-    char **words = realloc(s->words, (s->n_words + 1) * sizeof *words);
-    if (!words)
-        return -1;
-    s->words = words;
-    char *copy = msfaqp_strndup(w, n);
-    if (!copy)
-        return -1;
-    size_t j = msfaqp_hash(w, n) & (s->cap - 1);
-    while (s->slots[j])
-        j = (j + 1) & (s->cap - 1);
-    s->slots[j] = copy;
-    s->words[s->n_words++] = copy;
-    s->count++;
-    return 0;
-}
-
-void msfaqp_wordset_free(msfaqp_wordset *s)
-{
-    for (size_t i = 0; i < s->n_words; i++)
-        free(s->words[i]);
-    free(s->words);
-    free(s->slots);
-    memset(s, 0, sizeof *s);
-}
-
 /* Optimal-string-alignment distance, giving up (returning max + 1) as soon
  * as every cell of a row exceeds max.  Words are at most 63 letters here. */
 int msfaqp_damerau(const char *a, size_t la, const char *b, size_t lb,
@@ -158,7 +91,8 @@ int msfaqp_targets_index(msfaq_kb *kb)
     kb->first_lens = malloc(n ? n : 1);
     if (!kb->by_first || !kb->first_masks || !kb->first_lens)
         return -1;
-    memcpy(kb->by_first, kb->targets.words, n * sizeof *kb->by_first);
+    for (size_t i = 0; i < n; i++)
+        kb->by_first[i] = msfaqp_wordset_word(&kb->targets, i);
     qsort(kb->by_first, n, sizeof *kb->by_first, by_first_then_length);
     size_t count[257] = {0};
     for (size_t i = 0; i < n; i++) {

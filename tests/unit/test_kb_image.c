@@ -174,6 +174,41 @@ static void test_damaged_images_are_refused(void **state)
     memcpy(bad + fail_at + 4 * 10, &ahead, sizeof ahead);
     fix_checksum(bad, size);
     expect_refused(bad, size, "the literal automaton loops");
+    /* the tables and the index, used where they lie in the image */
+    memcpy(bad, img, size);
+    size_t keys = block_at(bad, size, 18);        /* B_MAP_KEYS: by_stem */
+    size_t n_keys;
+    memcpy(&n_keys, bad + keys - 8, sizeof n_keys);
+    size_t used = 0;                              /* the first key */
+    for (uint32_t k = 0; !k; used++)
+        memcpy(&k, bad + keys + 4 * used, sizeof k);
+    used--;
+    uint32_t outside = UINT32_MAX - 7;            /* a key past the pool */
+    memcpy(bad + keys + 4 * used, &outside, sizeof outside);
+    fix_checksum(bad, size);
+    expect_refused(bad, size, "a string is outside the pool");
+    memcpy(bad, img, size);
+    for (size_t i = 0; i < n_keys; i++) {         /* no empty slot left */
+        uint32_t k;
+        memcpy(&k, bad + keys + 4 * i, sizeof k);
+        if (!k)
+            memcpy(bad + keys + 4 * i, &(uint32_t){1}, sizeof k);
+    }
+    fix_checksum(bad, size);
+    expect_refused(bad, size, "a table is full");
+    memcpy(bad, img, size);
+    size_t at = block_at(bad, size, 37);          /* B_GROUP_AT: clauses */
+    int32_t back = -1;
+    memcpy(bad + at + 4 * 2, &back, sizeof back);
+    fix_checksum(bad, size);
+    expect_refused(bad, size, "the index does not add up");
+    memcpy(bad, img, size);
+    size_t of = block_at(bad, size, 38);          /* B_GROUP_OF */
+    int32_t nowhere = 1 << 24;
+    memcpy(bad + of, &nowhere, sizeof nowhere);
+    fix_checksum(bad, size);
+    expect_refused(bad, size, "an index value is out of range");
+
     memcpy(bad, img, size);
     bad[block_at(bad, size, 1) + 10] ^= 0x7f;     /* a string's byte */
     bad[MSFAQP_IMAGE_HEADER + 16 + 0] = 'z';      /* pool: not harmful */
