@@ -52,6 +52,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>  /* malloc_trim */
+#endif
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -200,6 +203,8 @@ static struct {
     struct watched ring;       /* the list head */
     long long limit_ms;        /* --timeout plus DEADLINE_GRACE_MS */
     bool stop;
+    bool trim;                 /* the last connection closed: give the
+                                  memory of the burst back (malloc_trim) */
     pthread_t thread;
     atomic_bool draining;      /* stopping: every reply closes */
 } wd = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -209,6 +214,19 @@ static long long now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Each connection's libmicrohttpd memory (CONNECTION_MEMORY) comes from
+ * malloc on the thread that serves it, and glibc keeps what is freed in
+ * that thread's arena: after a burst of connections the process would
+ * keep the burst's memory for good.  When the last connection closes the
+ * watchdog hands the free pages back to the kernel, off the request
+ * threads. */
+static void give_back_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 static void *watchdog_main(void *arg)
@@ -239,6 +257,13 @@ static void *watchdog_main(void *arg)
             serve_log("closed %u connection%s that sent no whole request "
                       "in %llds", cut, cut == 1 ? "" : "s",
                       (wd.limit_ms - DEADLINE_GRACE_MS) / 1000);
+            pthread_mutex_lock(&wd.lock);
+            continue;
+        }
+        if (wd.trim) {
+            wd.trim = false;
+            pthread_mutex_unlock(&wd.lock);
+            give_back_memory();
             pthread_mutex_lock(&wd.lock);
             continue;
         }
@@ -309,6 +334,10 @@ static void on_connection(void *cls, struct MHD_Connection *c,
     pthread_mutex_lock(&wd.lock);
     w->prev->next = w->next;
     w->next->prev = w->prev;
+    if (wd.ring.next == &wd.ring) {
+        wd.trim = true;
+        pthread_cond_signal(&wd.wake);
+    }
     pthread_mutex_unlock(&wd.lock);
     free(w);
     *socket_context = NULL;
