@@ -17,16 +17,17 @@
  * - 429: retry_after_ms from the body (finer), else Retry-After.  Retrying
  *   is the caller's choice (mx_reply_transient()).
  */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "curl_lib.h"
 #include "mx.h"
 
 #define REPLY_MAX (64L * 1024 * 1024)   /* a huge initial /sync is fine */
 
 struct mx_client {
+    const msfaq_curl_lib *cu;  /* libcurl's functions */
     CURL *curl;
     char *base;                /* homeserver URL without a final '/' */
     char *token;
@@ -52,10 +53,11 @@ void mx_client_close(mx_client *c)
     if (!c)
         return;
     if (c->curl)
-        curl_easy_cleanup(c->curl);
+        c->cu->easy_cleanup(c->curl);
     for (struct curl_slist *h = c->headers; h; h = h->next)
         explicit_bzero(h->data, strlen(h->data));
-    curl_slist_free_all(c->headers);
+    if (c->headers)
+        c->cu->slist_free_all(c->headers);
     wipe_free(c->token);
     free(c->base);
     free(c->buf);
@@ -117,9 +119,16 @@ mx_client *mx_client_open(const mx_client_config *cfg, char *err,
                  "or control characters");
         return NULL;
     }
+    char why[256];
+    const msfaq_curl_lib *cu = msfaq_curl_lib_open(why, sizeof why);
+    if (!cu) {
+        snprintf(err, errlen, "%s", why);
+        return NULL;
+    }
     mx_client *c = calloc(1, sizeof *c);
     if (!c)
         goto nomem;
+    c->cu = cu;
     c->abort_fn = cfg->abort_fn;
     c->abort_ud = cfg->abort_ud;
     size_t n = strlen(hs);
@@ -132,19 +141,19 @@ mx_client *mx_client_open(const mx_client_config *cfg, char *err,
     char *auth = NULL;
     if (asprintf(&auth, "Authorization: Bearer %s", cfg->token) < 0)
         goto nomem;
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: "
+    struct curl_slist *h = c->cu->slist_append(NULL, "Content-Type: "
                                              "application/json");
-    struct curl_slist *h2 = h ? curl_slist_append(h, "Expect:") : NULL;
-    struct curl_slist *h3 = h2 ? curl_slist_append(h2, auth) : NULL;
+    struct curl_slist *h2 = h ? c->cu->slist_append(h, "Expect:") : NULL;
+    struct curl_slist *h3 = h2 ? c->cu->slist_append(h2, auth) : NULL;
     wipe_free(auth);
     c->headers = h3 ? h3 : h2 ? h2 : h;
     if (!h3)
         goto nomem;
-    if (!(c->curl = curl_easy_init()))
+    if (!(c->curl = c->cu->easy_init()))
         goto nomem;
     CURLcode e = CURLE_OK;
 #define SET(opt, val) \
-    (e = e != CURLE_OK ? e : curl_easy_setopt(c->curl, opt, val))
+    (e = e != CURLE_OK ? e : c->cu->easy_setopt(c->curl, opt, val))
     SET(CURLOPT_HTTPHEADER, c->headers);
     SET(CURLOPT_CONNECTTIMEOUT_MS,
         cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000L);
@@ -172,7 +181,7 @@ mx_client *mx_client_open(const mx_client_config *cfg, char *err,
 #undef SET
     if (e != CURLE_OK) {
         snprintf(err, errlen, "libcurl refused an option: %s",
-                 curl_easy_strerror(e));
+                 c->cu->easy_strerror(e));
         mx_client_close(c);
         return NULL;
     }
@@ -243,22 +252,22 @@ int mx_call(mx_client *c, const char *method, const char *path,
     c->len = 0;
     c->too_big = false;
     c->errbuf[0] = '\0';
-    curl_easy_setopt(c->curl, CURLOPT_URL, url);
-    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    c->cu->easy_setopt(c->curl, CURLOPT_URL, url);
+    c->cu->easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
     if (get) {
-        curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
-        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+        c->cu->easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
+        c->cu->easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
     } else {
-        curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+        c->cu->easy_setopt(c->curl, CURLOPT_POST, 1L);
+        c->cu->easy_setopt(c->curl, CURLOPT_POSTFIELDS, text);
+        c->cu->easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)strlen(text));
-        curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
+        c->cu->easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
                          strcmp(method, "POST") ? method : NULL);
     }
-    CURLcode rc = curl_easy_perform(c->curl);
+    CURLcode rc = c->cu->easy_perform(c->curl);
     if (!get)   /* text is freed below: leave no pointer to it */
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, "");
+        c->cu->easy_setopt(c->curl, CURLOPT_POSTFIELDS, "");
     free(url);
     free(text);
     if (rc != CURLE_OK) {
@@ -268,11 +277,11 @@ int mx_call(mx_client *c, const char *method, const char *path,
                      "reply larger than %ld bytes", REPLY_MAX);
         else
             snprintf(out->error, sizeof out->error, "%s",
-                     c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+                     c->errbuf[0] ? c->errbuf : c->cu->easy_strerror(rc));
         redact(out->error, sizeof out->error, c->token);
         return -1;
     }
-    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &out->status);
+    c->cu->easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &out->status);
     json_error_t je;
     /* JSON_ALLOW_NUL: one message holding \u0000 must not make a whole
      * /sync reply unreadable (event.c refuses that message alone) */
@@ -292,7 +301,7 @@ int mx_call(mx_client *c, const char *method, const char *path,
         if (json_is_number(ms) && json_number_value(ms) > 0 &&
             json_number_value(ms) < 86400e3)
             out->retry_after_ms = (long)json_number_value(ms);
-        else if (curl_easy_getinfo(c->curl, CURLINFO_RETRY_AFTER, &ra) ==
+        else if (c->cu->easy_getinfo(c->curl, CURLINFO_RETRY_AFTER, &ra) ==
                      CURLE_OK && ra > 0)
             out->retry_after_ms = (long)(ra > 86400 ? 86400 : ra) * 1000;
     }

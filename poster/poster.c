@@ -6,7 +6,9 @@
  *   and reused, so successive posts reuse the connection and TLS session.
  *   A mutex makes sends on one poster take turns (libcurl forbids using a
  *   handle from two threads at once).
- * - curl_global_init() runs once per process through pthread_once.
+ * - curl_global_init() runs once per process through pthread_once; so
+ *   does opening libcurl itself (curl_lib.h): a host that never opens a
+ *   poster never loads it.
  * - TLS verification is set explicitly on (it is libcurl's default too)
  *   and never switched off; only http and https are enabled, redirects
  *   are not followed (a 3xx is a refusal), proxies follow the usual
@@ -24,7 +26,6 @@
  *   libcurl's error buffer and the start of the reply, then redacted
  *   (error.c) in case either echoes the token or the URL.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -37,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curl_lib.h"
 #include "post_private.h"
 
 #define REPLY_KEEP (16 * 1024)   /* bytes of a reply kept for checking */
@@ -64,6 +66,7 @@ struct msfaq_poster {
     long connect_timeout_ms, timeout_ms;
     long backoff_ms, backoff_max_ms, retry_after_max_ms;
     int max_attempts;
+    const msfaq_curl_lib *cu; /* libcurl's functions */
     CURL *curl;
     struct curl_slist *headers;
     uint64_t rng;
@@ -75,11 +78,18 @@ struct msfaq_poster {
 /* ------------------------------------------------------- global init */
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static const msfaq_curl_lib *curl_lib;  /* libcurl, opened (curl_lib.h) */
 static CURLcode init_rc = CURLE_FAILED_INIT;
+static char init_why[256];
 
 static void global_init(void)
 {
-    init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!(curl_lib = msfaq_curl_lib_open(init_why, sizeof init_why)))
+        return;
+    init_rc = curl_lib->global_init(CURL_GLOBAL_DEFAULT);
+    if (init_rc != CURLE_OK)
+        snprintf(init_why, sizeof init_why, "libcurl: %s",
+                 curl_lib->easy_strerror(init_rc));
 }
 
 int msfaq_post_global_init(msfaq_error *err)
@@ -87,8 +97,7 @@ int msfaq_post_global_init(msfaq_error *err)
     msfaqp_post_error_clear(err);
     pthread_once(&init_once, global_init);
     if (init_rc != CURLE_OK) {
-        msfaqp_post_error(err, MSFAQ_EINVAL, "libcurl: %s",
-                          curl_easy_strerror(init_rc));
+        msfaqp_post_error(err, MSFAQ_EINVAL, "%s", init_why);
         return MSFAQ_EINVAL;
     }
     return MSFAQ_OK;
@@ -97,7 +106,7 @@ int msfaq_post_global_init(msfaq_error *err)
 void msfaq_post_global_cleanup(void)
 {
     if (init_rc == CURLE_OK)
-        curl_global_cleanup();
+        curl_lib->global_cleanup();
 }
 
 /* -------------------------------------------------------------- open */
@@ -115,11 +124,12 @@ void msfaq_post_close(msfaq_poster *p)
     if (!p)
         return;
     if (p->curl)
-        curl_easy_cleanup(p->curl);
+        p->cu->easy_cleanup(p->curl);
     /* the slist holds a copy of the Authorization header */
     for (struct curl_slist *h = p->headers; h; h = h->next)
         explicit_bzero(h->data, strlen(h->data));
-    curl_slist_free_all(p->headers);
+    if (p->headers)
+        p->cu->slist_free_all(p->headers);
     wipe_free(p->url);
     wipe_free(p->token);
     wipe_free(p->auth);
@@ -192,7 +202,7 @@ static char *make_url(const msfaqp_post_target *t, const char *given)
 }
 
 #define SETOPT(opt, val) \
-    (cerr = cerr != CURLE_OK ? cerr : curl_easy_setopt(p->curl, opt, val))
+    (cerr = cerr != CURLE_OK ? cerr : p->cu->easy_setopt(p->curl, opt, val))
 
 msfaq_poster *msfaq_post_open(const msfaq_post_config *cfg, msfaq_error *err)
 {
@@ -256,6 +266,7 @@ msfaq_poster *msfaq_post_open(const msfaq_post_config *cfg, msfaq_error *err)
         msfaqp_post_error(err, MSFAQ_ENOMEM, "out of memory");
         return NULL;
     }
+    p->cu = curl_lib;          /* opened by msfaq_post_global_init() */
     pthread_mutex_init(&p->lock, NULL);
     p->t = t;
     p->connect_timeout_ms = cfg->connect_timeout_ms
@@ -306,22 +317,22 @@ msfaq_poster *msfaq_post_open(const msfaq_post_config *cfg, msfaq_error *err)
     }
     if (!ok)
         goto nomem;
-    p->headers = curl_slist_append(NULL,
+    p->headers = p->cu->slist_append(NULL,
         "Content-Type: application/json; charset=utf-8");
     if (p->headers) {
         /* no "Expect: 100-continue" round trip on larger bodies */
-        struct curl_slist *h = curl_slist_append(p->headers, "Expect:");
+        struct curl_slist *h = p->cu->slist_append(p->headers, "Expect:");
         p->headers = h ? h : p->headers;
         ok = h != NULL;
         if (ok && p->auth) {
-            h = curl_slist_append(p->headers, p->auth);
+            h = p->cu->slist_append(p->headers, p->auth);
             p->headers = h ? h : p->headers;
             ok = h != NULL;
         }
     }
     if (!p->headers || !ok)
         goto nomem;
-    p->curl = curl_easy_init();
+    p->curl = p->cu->easy_init();
     if (!p->curl)
         goto nomem;
 
@@ -355,7 +366,7 @@ msfaq_poster *msfaq_post_open(const msfaq_post_config *cfg, msfaq_error *err)
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
     if (cerr != CURLE_OK) {
         msfaqp_post_error(err, MSFAQ_EINVAL, "%s: libcurl refused an "
-                          "option: %s", t->name, curl_easy_strerror(cerr));
+                          "option: %s", t->name, p->cu->easy_strerror(cerr));
         msfaq_post_close(p);
         return NULL;
     }
@@ -424,17 +435,17 @@ static int attempt(msfaq_poster *p, const char *body, size_t len,
     p->reply_len = 0;
     p->reply[0] = '\0';
     p->errbuf[0] = '\0';
-    curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    CURLcode rc = curl_easy_perform(p->curl);
+    p->cu->easy_setopt(p->curl, CURLOPT_POSTFIELDS, body);
+    p->cu->easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    CURLcode rc = p->cu->easy_perform(p->curl);
     /* the body buffer is the caller's: do not leave a pointer to it */
-    curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, "");
+    p->cu->easy_setopt(p->curl, CURLOPT_POSTFIELDS, "");
     if (rc != CURLE_OK) {
         /* redacted before it is cut short, so no part of a secret stays */
         msfaqp_post_redact(p->errbuf, sizeof p->errbuf, p->secrets,
                            p->n_secrets);
         snprintf(r->detail, sizeof r->detail, "%s",
-                 p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc));
+                 p->errbuf[0] ? p->errbuf : p->cu->easy_strerror(rc));
         *code = rc == CURLE_OPERATION_TIMEDOUT ? MSFAQ_POST_ETIMEOUT
                                                 : MSFAQ_POST_ENETWORK;
         r->verdict = curl_permanent(rc) ? MSFAQP_POST_REFUSED
@@ -442,8 +453,8 @@ static int attempt(msfaq_poster *p, const char *body, size_t len,
         return r->verdict;
     }
     curl_off_t ra = 0;
-    curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &r->status);
-    if (curl_easy_getinfo(p->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
+    p->cu->easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &r->status);
+    if (p->cu->easy_getinfo(p->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
         ra > 0)
         r->retry_after_s = ra > 86400 ? 86400 : (long)ra;
     /* a reply may quote the URL or the token: redact it before anything
@@ -558,7 +569,7 @@ int msfaq_post_send(msfaq_poster *p, const msfaq_post_message *msg,
     int code = MSFAQ_POST_ENETWORK, n = 0;
     pthread_mutex_lock(&p->lock);
     if (msg_url)   /* libcurl copies it */
-        curl_easy_setopt(p->curl, CURLOPT_URL, msg_url);
+        p->cu->easy_setopt(p->curl, CURLOPT_URL, msg_url);
     for (;;) {
         n++;
         int v = attempt(p, text, len, &r, &code);

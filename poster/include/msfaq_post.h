@@ -133,12 +133,14 @@ enum msfaq_post_code {
 MSFAQ_API const char *msfaq_post_strerror(int code);
 
 /*
- * Run curl_global_init() exactly once per process (pthread_once).  Call it
- * in main() before threads start.  msfaq_post_open() calls it too, so
- * forgetting is safe with libcurl >= 7.84 (thread-safe global init), but
- * the early call is the documented practice.  Returns MSFAQ_OK, or
- * MSFAQ_EINVAL with err filled when libcurl cannot be initialised (later
- * calls give the same answer).
+ * Open libcurl and run curl_global_init() exactly once per process
+ * (pthread_once).  libcurl is loaded here, not when the host starts, so a
+ * host that never posts never loads it.  Call it in main() before threads
+ * start.  msfaq_post_open() calls it too, so forgetting is safe with
+ * libcurl >= 7.84 (thread-safe global init), but the early call is the
+ * documented practice.  Returns MSFAQ_OK, or MSFAQ_EINVAL with err filled
+ * when libcurl cannot be opened or initialised (later calls give the same
+ * answer).
  */
 MSFAQ_API int msfaq_post_global_init(msfaq_error *err);
 

@@ -595,6 +595,10 @@ class SlackEventsTest(ServerTest):
         status, _, body = res
         self.assertEqual((status, body), (200, b""))
 
+    def test_posting_opens_libcurl(self):
+        self.assertTrue(mapped(self.srv.proc.pid, "libcurl"),
+                        self.srv.log())
+
     def test_url_verification(self):
         payload = {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
                    "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7"
@@ -813,7 +817,22 @@ class MattermostTest(ServerTest):
 
 # ------------------------------------------------------------- /v1/ask
 
+def mapped(pid, name):
+    """Whether process pid has a file whose name holds name mapped."""
+    with open("/proc/%d/maps" % pid) as f:
+        return any(name in line for line in f)
+
+
 class AskTest(ServerTest):
+    def test_a_server_that_posts_nothing_never_loads_libcurl(self):
+        # libcurl (and OpenSSL, Kerberos... with it) is opened only when
+        # Slack or Matrix is configured (poster/curl_lib.h)
+        srv = self.server()
+        status, _, body = srv.post_json("/v1/ask", {"question": CAR_T})
+        self.assertEqual(status, 200, body)
+        self.assertFalse(mapped(srv.proc.pid, "libcurl"), srv.log())
+        self.assertTrue(mapped(srv.proc.pid, "libmsfaq"))
+
     def test_same_as_msfaq_ask_json(self):
         srv = self.server()
         for q in (CAR_T, "hello", "zzqx plonk",
