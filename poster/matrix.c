@@ -30,7 +30,6 @@
  * The derivation keeps the event ID readable and is injective: every
  * byte outside A-Z a-z 0-9 . ~ - (including "_" itself) becomes _XX.
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,7 +358,7 @@ void msfaqp_post_check_matrix(msfaqp_post_reply *r)
         json_t *ms = json_object_get(o, "retry_after_ms");
         if (r->status == 429 && json_is_number(ms) &&
             json_number_value(ms) > 0 && json_number_value(ms) < 86400e3)
-            r->retry_after_ms = (long)ceil(json_number_value(ms));
+            r->retry_after_ms = msfaqp_post_ms_up(json_number_value(ms));
         else if (r->retry_after_s > 0 &&
                  (r->status == 429 || r->status == 503))
             r->retry_after_ms = r->retry_after_s * 1000;

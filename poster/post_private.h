@@ -113,6 +113,14 @@ void msfaqp_post_check_http(msfaqp_post_reply *r);
 void msfaqp_post_check_slack_api(msfaqp_post_reply *r);
 void msfaqp_post_check_discord(msfaqp_post_reply *r);
 void msfaqp_post_check_matrix(msfaqp_post_reply *r);
+/* A wait a server asked for, ms > 0 and under a day, in whole
+ * milliseconds rounded up (never cut short): ceil() without libm, which
+ * nothing else in a host that posts needs (it is 300 KiB of memory). */
+static inline long msfaqp_post_ms_up(double ms)
+{
+    long whole = (long)ms;
+    return whole + (ms > (double)whole);
+}
 
 /* --- matrix.c: what only the Matrix target needs ---------------------- */
 

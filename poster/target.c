@@ -14,7 +14,6 @@
  * Matrix a retry_after_ms (matrix.c).
  */
 #include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -186,7 +185,7 @@ void msfaqp_post_check_discord(msfaqp_post_reply *r)
     if (json_is_number(ra)) {
         double s = json_number_value(ra);
         if (s > 0 && s < 86400)
-            r->retry_after_ms = (long)ceil(s * 1000.0);
+            r->retry_after_ms = msfaqp_post_ms_up(s * 1000.0);
     }
     json_decref(o);
 }

@@ -947,6 +947,26 @@ class HttpTest(ServerTest):
                                           "x" * (64 * 1024)), 400,
                              "invalid_json")
 
+    def test_header_cap(self):
+        # libmicrohttpd reads the request line and headers into half of a
+        # connection's 16 KiB (CONNECTION_MEMORY in serve/http.c): about
+        # 8 KiB, as nginx and Apache allow.  A browser's few KiB of
+        # cookies pass, more is refused with 431, and the server goes on
+        srv = self.server()
+        body = json.dumps({"question": CAR_T})
+        cookie = {"Cookie": "; ".join("c%d=%s" % (i, "v" * 40)
+                                      for i in range(100))}   # ~4.5 KiB
+        status, _, reply = srv.request("POST", "/v1/ask", body,
+                                       {"Content-Type": "application/json",
+                                        **cookie})
+        self.assertEqual(status, 200, reply)
+        reply = raw_request(srv.port, b"POST /v1/ask HTTP/1.1\r\nHost: t\r\n"
+                            b"Cookie: " + b"v" * 12000 + b"\r\n"
+                            b"Content-Length: 2\r\n\r\n{}")
+        self.assertRegex(reply, rb"^HTTP/1.1 431 ", reply[:200])
+        status, _, reply = srv.post_json("/v1/ask", {"question": CAR_T})
+        self.assertEqual(status, 200, reply)
+
     def test_healthz_and_metrics(self):
         srv = self.server()
         status, headers, body = srv.request("GET", "/healthz")
