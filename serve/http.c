@@ -67,11 +67,13 @@
 /* Body bytes read and thrown away after the cap before giving up. */
 #define DISCARD_MAX (1024 * 1024)
 
-/* libmicrohttpd's memory per connection, which the request line and
- * headers must fit (else it answers 414 or 431 and closes).  Half its
- * default: every connection keeps it while open, so it is most of what
- * 256 connections cost, and the clients msfaq serves send headers of a
- * few KiB. */
+/* libmicrohttpd's memory per connection, half of which the request line
+ * and headers must fit (about 8 KiB, as nginx and Apache allow; else it
+ * answers 414 or 431 and closes).  Half its default: every connection
+ * keeps it while open, so it is most of what 256 connections cost, and
+ * the clients msfaq serves send headers of a few KiB.  8 KiB would leave
+ * 3.8 KB for headers, too little for a browser's cookies
+ * (test_serve.py's test_header_cap). */
 #define CONNECTION_MEMORY (16 * 1024)
 
 /* The watchdog cuts a connection this long after --timeout: one silent
