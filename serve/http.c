@@ -205,8 +205,9 @@ static struct {
     struct watched ring;       /* the list head */
     long long limit_ms;        /* --timeout plus DEADLINE_GRACE_MS */
     bool stop;
-    bool trim;                 /* the last connection closed: give the
-                                  memory of the burst back (malloc_trim) */
+    unsigned open, burst;      /* connections open; most open at once
+                                  since the last trim */
+    long long trim_at_ms;      /* a trim is due then (0: none) */
     pthread_t thread;
     atomic_bool draining;      /* stopping: every reply closes */
 } wd = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -221,9 +222,16 @@ static long long now_ms(void)
 /* Each connection's libmicrohttpd memory (CONNECTION_MEMORY) comes from
  * malloc on the thread that serves it, and glibc keeps what is freed in
  * that thread's arena: after a burst of connections the process would
- * keep the burst's memory for good.  When the last connection closes the
- * watchdog hands the free pages back to the kernel, off the request
- * threads. */
+ * keep the burst's memory for good.  So once a burst of at least
+ * TRIM_AFTER_BURST connections has ended (none open for TRIM_DELAY_MS,
+ * which also lets libmicrohttpd free the last one's memory after telling
+ * us), the watchdog hands the free pages back to the kernel, off the
+ * request threads.  A client that opens one connection per request never
+ * makes a burst: malloc_trim() walks and locks every arena, and must not
+ * run after every request. */
+#define TRIM_AFTER_BURST 16
+#define TRIM_DELAY_MS 10
+
 static void give_back_memory(void)
 {
 #ifdef __GLIBC__
@@ -262,12 +270,17 @@ static void *watchdog_main(void *arg)
             pthread_mutex_lock(&wd.lock);
             continue;
         }
-        if (wd.trim) {
-            wd.trim = false;
+        if (wd.trim_at_ms && wd.open) {
+            wd.trim_at_ms = 0;     /* not over: the next quiet moment */
+        } else if (wd.trim_at_ms && wd.trim_at_ms <= now) {
+            wd.trim_at_ms = 0;
+            wd.burst = 0;
             pthread_mutex_unlock(&wd.lock);
             give_back_memory();
             pthread_mutex_lock(&wd.lock);
             continue;
+        } else if (wd.trim_at_ms && wd.trim_at_ms < next) {
+            next = wd.trim_at_ms;
         }
         struct timespec ts = {.tv_sec = next / 1000,
                               .tv_nsec = next % 1000 * 1000000};
@@ -289,6 +302,8 @@ static bool watchdog_start(unsigned timeout_s)
     wd.ring.next = wd.ring.prev = &wd.ring;
     wd.limit_ms = (long long)timeout_s * 1000 + DEADLINE_GRACE_MS;
     wd.stop = false;
+    wd.open = wd.burst = 0;
+    wd.trim_at_ms = 0;
     atomic_store(&wd.draining, false);
     if (pthread_create(&wd.thread, NULL, watchdog_main, NULL)) {
         pthread_cond_destroy(&wd.wake);
@@ -327,6 +342,8 @@ static void on_connection(void *cls, struct MHD_Connection *c,
         w->prev = wd.ring.prev;
         w->next = &wd.ring;
         w->prev->next = w->next->prev = w;
+        if (++wd.open > wd.burst)
+            wd.burst = wd.open;
         pthread_mutex_unlock(&wd.lock);
         *socket_context = w;
         return;
@@ -336,8 +353,8 @@ static void on_connection(void *cls, struct MHD_Connection *c,
     pthread_mutex_lock(&wd.lock);
     w->prev->next = w->next;
     w->next->prev = w->prev;
-    if (wd.ring.next == &wd.ring) {
-        wd.trim = true;
+    if (--wd.open == 0 && wd.burst >= TRIM_AFTER_BURST) {
+        wd.trim_at_ms = now_ms() + TRIM_DELAY_MS;
         pthread_cond_signal(&wd.wake);
     }
     pthread_mutex_unlock(&wd.lock);
