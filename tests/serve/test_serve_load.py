@@ -495,6 +495,18 @@ def sanitized(binary):
         return b"__asan_init" in f.read()
 
 
+def sanitizer_allocator(binary):
+    """true when a sanitizer's allocator replaces glibc's malloc"""
+    with open(binary, "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
+def rss_anon_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"RssAnon:\s+(\d+)", f.read()).group(1))
+
+
 def span(values):
     return "%.1f-%.1fs" % (min(values), max(values)) if values else "-"
 
@@ -523,6 +535,34 @@ class LoadTest(unittest.TestCase):
                                     + len(result.errors)) > failed:
             print("msfaq-serve's log, the end:\n" + self.srv.log()[-6000:])
         return out
+
+    def test_a_burst_gives_its_memory_back(self):
+        # each open connection holds 16 KiB of libmicrohttpd's from malloc
+        # on its thread; once a burst ends the server hands the free pages
+        # back (serve/http.c, give_back_memory), instead of keeping the
+        # burst's memory for good
+        if sanitizer_allocator(test_serve.ARGS.serve):
+            self.skipTest("a sanitizer's allocator ignores malloc_trim")
+        srv = Server(["--max-connections", "256"])
+        self.addCleanup(srv.stop, check=False)
+        self.srv = srv.start()
+        pid = srv.proc.pid
+        question = next(iter(self.expected))
+        conns = [Conn(srv.port) for _ in range(200)]
+        for conn in conns:                   # every one holds a request
+            rep = conn.request("POST", "/v1/ask", ask_body(question), JSON)
+            self.assertEqual(rep.status, 200, rep.body)
+        during = rss_anon_kib(pid)
+        for conn in conns:
+            conn.close()
+        # 200 x 16 KiB is 3.2 MiB; at least half of it must go back
+        wait_for("the burst's memory to be given back (RssAnon %d KiB "
+                 "with 200 connections open)" % during,
+                 lambda: rss_anon_kib(pid) <= during - 1600)
+        conn = Conn(srv.port)
+        rep = conn.request("POST", "/v1/ask", ask_body(question), JSON)
+        conn.close()
+        self.assertEqual(json.loads(rep.body), self.expected[question])
 
     def test_load_slow_clients_and_stop(self):
         t_start = time.monotonic()
