@@ -696,20 +696,19 @@ static bool power_of_two(size_t n)
  * are not read one by one (that would touch every page of them); an image
  * file's must each be in the pool, and a table must have an empty slot,
  * where a look-up ends. */
-static void check_keys(reader *r, const uint32_t *k, size_t n, bool slots,
-                       size_t *count)
+static void check_keys(reader *r, const uint32_t *k, size_t n, bool slots)
 {
-    *count = 0;
     if (r->trusted)
         return;
+    size_t used = 0;
     for (size_t i = 0; i < n && !r->bad; i++)
         if (k[i]) {
             string_at(r, k[i] - 1, false);
-            ++*count;
+            used++;
         } else if (!slots) {
             r->bad = "a word set is malformed";
         }
-    if (slots && n && *count >= n && !r->bad)
+    if (slots && n && used >= n && !r->bad)
         r->bad = "a table is full";
 }
 
@@ -730,7 +729,7 @@ static void read_map(reader *r, msfaqp_strmap *m, int hi)
     m->cap = nk;
     m->pool = r->pool;
     m->borrowed = true;
-    check_keys(r, k, nk, true, &m->count);
+    check_keys(r, k, nk, true);
     for (size_t i = 0; i < nk && !r->trusted; i++)
         if (k[i])
             in_range(r, v[i], 0, hi, "a map value is out of range");
@@ -753,9 +752,8 @@ static void read_set(reader *r, msfaqp_wordset *s)
     s->n_words = nw;
     s->pool = r->pool;
     s->borrowed = true;
-    size_t n_in_words;
-    check_keys(r, slots, ns, true, &s->count);
-    check_keys(r, words, nw, false, &n_in_words);
+    check_keys(r, slots, ns, true);
+    check_keys(r, words, nw, false);
 }
 
 /* A group of the index for keys [0, n_keys), its values in [0, hi):

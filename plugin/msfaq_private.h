@@ -60,7 +60,7 @@ typedef struct msfaqp_strmap {
     uint32_t *keys;
     int *values;
     size_t cap;          /* power of two */
-    size_t count;
+    size_t count;        /* keys put (0 in a borrowed map) */
     const char *pool;
     msfaqp_pool own;     /* pool, when put made it */
     bool borrowed;
@@ -261,7 +261,7 @@ typedef struct msfaqp_stemmer {
 typedef struct msfaqp_wordset {
     uint32_t *slots;
     size_t cap;          /* power of two */
-    size_t count;
+    size_t count;        /* words added (0 in a borrowed set) */
     uint32_t *words;
     size_t n_words;
     const char *pool;

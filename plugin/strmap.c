@@ -55,29 +55,40 @@ static uint32_t pool_add(msfaqp_pool *p, const char *w, size_t n)
     return key;
 }
 
-/* A bigger slot array for count keys: keys rehashed into it. */
-static uint32_t *rehash(const uint32_t *keys, size_t cap, size_t big,
-                        const char *pool, const int *values, int **big_values)
+/* Room for one more key in a table of *cap slots holding count keys,
+ * kept at most half full: when it would pass that, the slots (and the
+ * values beside them, when values is not NULL) move to twice as many,
+ * rehashed.  0, or -1 when out of memory (the table is as it was). */
+static int make_room(uint32_t **keys, int **values, size_t *cap,
+                     size_t count, const char *pool)
 {
+    if ((count + 1) * 2 <= *cap)
+        return 0;
+    size_t big = *cap ? *cap * 2 : 256;
     uint32_t *k = calloc(big, sizeof *k);
-    int *v = values || big_values ? calloc(big, sizeof *v) : NULL;
-    if (!k || (big_values && !v)) {
+    int *v = values ? calloc(big, sizeof *v) : NULL;
+    if (!k || (values && !v)) {
         free(k);
         free(v);
-        return NULL;
+        return -1;
     }
-    for (size_t i = 0; i < cap; i++) {
-        if (!keys[i])
+    for (size_t i = 0; i < *cap; i++) {
+        if (!(*keys)[i])
             continue;
-        const char *w = pool + keys[i] - 1;
+        const char *w = pool + (*keys)[i] - 1;
         size_t j = slot(k, big, pool, w, strlen(w));
-        k[j] = keys[i];
+        k[j] = (*keys)[i];
         if (v)
-            v[j] = values[i];
+            v[j] = (*values)[i];
     }
-    if (big_values)
-        *big_values = v;
-    return k;
+    free(*keys);
+    *keys = k;
+    if (values) {
+        free(*values);
+        *values = v;
+    }
+    *cap = big;
+    return 0;
 }
 
 int msfaqp_strmap_get(const msfaqp_strmap *m, const char *w, size_t n)
@@ -90,19 +101,8 @@ int msfaqp_strmap_get(const msfaqp_strmap *m, const char *w, size_t n)
 
 int msfaqp_strmap_put(msfaqp_strmap *m, const char *w, size_t n, int value)
 {
-    if ((m->count + 1) * 2 > m->cap) {
-        size_t big = m->cap ? m->cap * 2 : 256;
-        int *values;
-        uint32_t *keys = rehash(m->keys, m->cap, big, m->own.text, m->values,
-                                &values);
-        if (!keys)
-            return -1;
-        free(m->keys);
-        free(m->values);
-        m->keys = keys;
-        m->values = values;
-        m->cap = big;
-    }
+    if (make_room(&m->keys, &m->values, &m->cap, m->count, m->own.text))
+        return -1;
     size_t j = slot(m->keys, m->cap, m->own.text, w, n);
     if (!m->keys[j]) {
         if (!(m->keys[j] = pool_add(&m->own, w, n)))
@@ -136,16 +136,8 @@ int msfaqp_wordset_add(msfaqp_wordset *s, const char *w, size_t n)
 {
     if (msfaqp_wordset_has(s, w, n))
         return 0;
-    if ((s->count + 1) * 2 > s->cap) {
-        size_t big = s->cap ? s->cap * 2 : 256;
-        uint32_t *slots = rehash(s->slots, s->cap, big, s->own.text, NULL,
-                                 NULL);
-        if (!slots)
-            return -1;
-        free(s->slots);
-        s->slots = slots;
-        s->cap = big;
-    }
+    if (make_room(&s->slots, NULL, &s->cap, s->count, s->own.text))
+        return -1;
     uint32_t *words = realloc(s->words, (s->n_words + 1) * sizeof *words);
     if (!words)
         return -1;
