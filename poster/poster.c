@@ -66,7 +66,6 @@ struct msfaq_poster {
     long connect_timeout_ms, timeout_ms;
     long backoff_ms, backoff_max_ms, retry_after_max_ms;
     int max_attempts;
-    const msfaq_curl_lib *cu; /* libcurl's functions */
     CURL *curl;
     struct curl_slist *headers;
     uint64_t rng;
@@ -124,12 +123,12 @@ void msfaq_post_close(msfaq_poster *p)
     if (!p)
         return;
     if (p->curl)
-        p->cu->easy_cleanup(p->curl);
+        curl_lib->easy_cleanup(p->curl);
     /* the slist holds a copy of the Authorization header */
     for (struct curl_slist *h = p->headers; h; h = h->next)
         explicit_bzero(h->data, strlen(h->data));
     if (p->headers)
-        p->cu->slist_free_all(p->headers);
+        curl_lib->slist_free_all(p->headers);
     wipe_free(p->url);
     wipe_free(p->token);
     wipe_free(p->auth);
@@ -202,7 +201,7 @@ static char *make_url(const msfaqp_post_target *t, const char *given)
 }
 
 #define SETOPT(opt, val) \
-    (cerr = cerr != CURLE_OK ? cerr : p->cu->easy_setopt(p->curl, opt, val))
+    (cerr = cerr != CURLE_OK ? cerr : curl_lib->easy_setopt(p->curl, opt, val))
 
 msfaq_poster *msfaq_post_open(const msfaq_post_config *cfg, msfaq_error *err)
 {
@@ -266,7 +265,6 @@ msfaq_poster *msfaq_post_open(const msfaq_post_config *cfg, msfaq_error *err)
         msfaqp_post_error(err, MSFAQ_ENOMEM, "out of memory");
         return NULL;
     }
-    p->cu = curl_lib;          /* opened by msfaq_post_global_init() */
     pthread_mutex_init(&p->lock, NULL);
     p->t = t;
     p->connect_timeout_ms = cfg->connect_timeout_ms
@@ -317,22 +315,22 @@ msfaq_poster *msfaq_post_open(const msfaq_post_config *cfg, msfaq_error *err)
     }
     if (!ok)
         goto nomem;
-    p->headers = p->cu->slist_append(NULL,
+    p->headers = curl_lib->slist_append(NULL,
         "Content-Type: application/json; charset=utf-8");
     if (p->headers) {
         /* no "Expect: 100-continue" round trip on larger bodies */
-        struct curl_slist *h = p->cu->slist_append(p->headers, "Expect:");
+        struct curl_slist *h = curl_lib->slist_append(p->headers, "Expect:");
         p->headers = h ? h : p->headers;
         ok = h != NULL;
         if (ok && p->auth) {
-            h = p->cu->slist_append(p->headers, p->auth);
+            h = curl_lib->slist_append(p->headers, p->auth);
             p->headers = h ? h : p->headers;
             ok = h != NULL;
         }
     }
     if (!p->headers || !ok)
         goto nomem;
-    p->curl = p->cu->easy_init();
+    p->curl = curl_lib->easy_init();
     if (!p->curl)
         goto nomem;
 
@@ -366,7 +364,8 @@ msfaq_poster *msfaq_post_open(const msfaq_post_config *cfg, msfaq_error *err)
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
     if (cerr != CURLE_OK) {
         msfaqp_post_error(err, MSFAQ_EINVAL, "%s: libcurl refused an "
-                          "option: %s", t->name, p->cu->easy_strerror(cerr));
+                          "option: %s", t->name,
+                          curl_lib->easy_strerror(cerr));
         msfaq_post_close(p);
         return NULL;
     }
@@ -435,17 +434,18 @@ static int attempt(msfaq_poster *p, const char *body, size_t len,
     p->reply_len = 0;
     p->reply[0] = '\0';
     p->errbuf[0] = '\0';
-    p->cu->easy_setopt(p->curl, CURLOPT_POSTFIELDS, body);
-    p->cu->easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    CURLcode rc = p->cu->easy_perform(p->curl);
+    curl_lib->easy_setopt(p->curl, CURLOPT_POSTFIELDS, body);
+    curl_lib->easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                          (curl_off_t)len);
+    CURLcode rc = curl_lib->easy_perform(p->curl);
     /* the body buffer is the caller's: do not leave a pointer to it */
-    p->cu->easy_setopt(p->curl, CURLOPT_POSTFIELDS, "");
+    curl_lib->easy_setopt(p->curl, CURLOPT_POSTFIELDS, "");
     if (rc != CURLE_OK) {
         /* redacted before it is cut short, so no part of a secret stays */
         msfaqp_post_redact(p->errbuf, sizeof p->errbuf, p->secrets,
                            p->n_secrets);
         snprintf(r->detail, sizeof r->detail, "%s",
-                 p->errbuf[0] ? p->errbuf : p->cu->easy_strerror(rc));
+                 p->errbuf[0] ? p->errbuf : curl_lib->easy_strerror(rc));
         *code = rc == CURLE_OPERATION_TIMEDOUT ? MSFAQ_POST_ETIMEOUT
                                                 : MSFAQ_POST_ENETWORK;
         r->verdict = curl_permanent(rc) ? MSFAQP_POST_REFUSED
@@ -453,9 +453,9 @@ static int attempt(msfaq_poster *p, const char *body, size_t len,
         return r->verdict;
     }
     curl_off_t ra = 0;
-    p->cu->easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &r->status);
-    if (p->cu->easy_getinfo(p->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
-        ra > 0)
+    curl_lib->easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &r->status);
+    if (curl_lib->easy_getinfo(p->curl, CURLINFO_RETRY_AFTER, &ra) ==
+            CURLE_OK && ra > 0)
         r->retry_after_s = ra > 86400 ? 86400 : (long)ra;
     /* a reply may quote the URL or the token: redact it before anything
      * reads it, so an excerpt cut short cannot keep half a secret */
@@ -569,7 +569,7 @@ int msfaq_post_send(msfaq_poster *p, const msfaq_post_message *msg,
     int code = MSFAQ_POST_ENETWORK, n = 0;
     pthread_mutex_lock(&p->lock);
     if (msg_url)   /* libcurl copies it */
-        p->cu->easy_setopt(p->curl, CURLOPT_URL, msg_url);
+        curl_lib->easy_setopt(p->curl, CURLOPT_URL, msg_url);
     for (;;) {
         n++;
         int v = attempt(p, text, len, &r, &code);
